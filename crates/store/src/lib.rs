@@ -1,1 +1,113 @@
-//! placeholder
+//! The store: every piece of durable state goes through the [`Store`] trait.
+//! SQLite is the embedded default; other backends implement the same trait and pass
+//! the same [`conformance`] suite.
+
+pub mod conformance;
+mod sqlite;
+
+use async_trait::async_trait;
+use cloudtwin_core::{AccessKey, Account, Instance, Job, Product};
+
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum StoreError {
+    /// A uniqueness or version check failed: someone else wrote first.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The backend could not be reached or refused the operation.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// Stored data could not be decoded.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// A saved answer to a request that carried a client token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    pub account_id: String,
+    pub product: Product,
+    pub action: String,
+    pub token: String,
+    /// Hash of the request's parameters, without the token.
+    pub request_hash: String,
+    /// The product's answer, replayed verbatim.
+    pub response: String,
+    pub created_ms: i64,
+}
+
+/// One write. A batch of them commits atomically, or not at all.
+#[derive(Debug, Clone)]
+pub enum Mutation {
+    InsertAccount(Account),
+    /// Inserts or replaces a key.
+    PutAccessKey(AccessKey),
+    /// Fails with `Conflict` if the id exists.
+    InsertInstance(Instance),
+    /// Fails with `Conflict` unless the stored version equals `instance.version`;
+    /// the stored version becomes `instance.version + 1`.
+    UpdateInstance(Instance),
+    /// Inserts or replaces a job.
+    PutJob(Job),
+    /// Fails with `Conflict` if a live record with the same key exists; records
+    /// created before `expire_before_ms` are dropped first.
+    InsertIdempotency {
+        record: IdempotencyRecord,
+        expire_before_ms: i64,
+    },
+}
+
+/// Filters for listing one account's live instances of one product.
+#[derive(Debug, Clone, Default)]
+pub struct InstanceQuery {
+    pub account_id: String,
+    pub product: Option<Product>,
+    pub region: Option<String>,
+    pub status: Option<String>,
+    pub id: Option<String>,
+    pub name_contains: Option<String>,
+    pub resource_group_id: Option<String>,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Applies the batch atomically; acknowledged means durable.
+    async fn commit(&self, batch: Vec<Mutation>) -> Result<()>;
+
+    async fn account(&self, id: &str) -> Result<Option<Account>>;
+    async fn account_by_name(&self, name: &str) -> Result<Option<Account>>;
+    async fn accounts(&self) -> Result<Vec<Account>>;
+    async fn access_key(&self, id: &str) -> Result<Option<AccessKey>>;
+    async fn access_keys(&self, account_id: &str) -> Result<Vec<AccessKey>>;
+
+    /// One instance of an account, released ones included.
+    async fn instance(&self, account_id: &str, id: &str) -> Result<Option<Instance>>;
+    /// Live instances matching the query, newest first.
+    async fn instances(&self, query: &InstanceQuery) -> Result<Vec<Instance>>;
+
+    /// An instance's jobs, oldest first.
+    async fn instance_jobs(&self, account_id: &str, instance_id: &str) -> Result<Vec<Job>>;
+
+    async fn idempotency(
+        &self,
+        account_id: &str,
+        product: Product,
+        action: &str,
+        token: &str,
+    ) -> Result<Option<IdempotencyRecord>>;
+
+    /// Leases up to `limit` unfinished jobs that are due and whose lease has expired.
+    async fn claim_jobs(
+        &self,
+        now_ms: i64,
+        owner: &str,
+        lease_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<Job>>;
+
+    /// When the earliest unfinished job is due (its lease end if leased).
+    async fn next_job_due_ms(&self) -> Result<Option<i64>>;
+}

@@ -1,0 +1,702 @@
+//! SQLite backend. One writer thread owns the write connection and commits many
+//! requests' batches in one transaction (group commit), each batch inside its own
+//! savepoint so one failure does not undo the others. Reads use a small pool of
+//! connections, which WAL lets run beside the writer.
+
+use std::path::Path;
+use std::sync::mpsc;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use cloudtwin_core::{AccessKey, Account, Instance, Job, JobOutcome, JobState, Product, Tag};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior};
+use tokio::sync::oneshot;
+
+use crate::{IdempotencyRecord, InstanceQuery, Mutation, Result, Store, StoreError};
+
+const SCHEMA_VERSION: i64 = 1;
+const MAX_GROUP: usize = 512;
+const MAX_IDLE_READERS: usize = 8;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS accounts (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    domain_id TEXT NOT NULL,
+    created_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS access_keys (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts(id),
+    secret BLOB NOT NULL,
+    created_ms INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS access_keys_account ON access_keys(account_id);
+CREATE TABLE IF NOT EXISTS instances (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    product TEXT NOT NULL,
+    region TEXT NOT NULL,
+    name TEXT NOT NULL,
+    status TEXT NOT NULL,
+    resource_group_id TEXT NOT NULL,
+    tags TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL,
+    deleted INTEGER NOT NULL,
+    version INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS instances_owner ON instances(account_id, product, deleted, created_ms);
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    product TEXT NOT NULL,
+    instance_id TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    state TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    due_ms INTEGER NOT NULL,
+    finished_ms INTEGER,
+    attempts INTEGER NOT NULL,
+    lease_owner TEXT,
+    lease_until_ms INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_instance ON jobs(instance_id, created_ms);
+CREATE INDEX IF NOT EXISTS jobs_unfinished ON jobs(due_ms) WHERE state IN ('pending', 'running');
+CREATE TABLE IF NOT EXISTS idempotency (
+    account_id TEXT NOT NULL,
+    product TEXT NOT NULL,
+    action TEXT NOT NULL,
+    token TEXT NOT NULL,
+    request_hash TEXT NOT NULL,
+    response TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    PRIMARY KEY (account_id, product, action, token)
+);
+";
+
+enum WriteCmd {
+    Batch(Vec<Mutation>, oneshot::Sender<Result<()>>),
+    Claim {
+        now_ms: i64,
+        owner: String,
+        lease_ms: i64,
+        limit: usize,
+        reply: oneshot::Sender<Result<Vec<Job>>>,
+    },
+}
+
+pub struct SqliteStore {
+    path: std::path::PathBuf,
+    writer: Mutex<mpsc::Sender<WriteCmd>>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+fn unavailable(e: rusqlite::Error) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+fn corrupt(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(e.to_string())
+}
+
+fn open(path: &Path) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(unavailable)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .map_err(unavailable)?;
+    // FULL: a commit survives power loss, which is what "acknowledged" promises.
+    conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
+        .map_err(unavailable)?;
+    Ok(conn)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and starts its writer thread.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        let mut conn = open(&path)?;
+        migrate(&mut conn)?;
+        let (tx, rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || writer_loop(conn, rx))
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        Ok(Self {
+            path,
+            writer: Mutex::new(tx),
+            readers: Mutex::new(Vec::new()),
+        })
+    }
+
+    fn send(&self, cmd: WriteCmd) -> Result<()> {
+        self.writer
+            .lock()
+            .expect("writer sender lock")
+            .send(cmd)
+            .map_err(|_| StoreError::Unavailable("the writer thread has stopped".into()))
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let pooled = self.readers.lock().expect("reader pool lock").pop();
+        let conn = match pooled {
+            Some(c) => c,
+            None => open(&self.path)?,
+        };
+        let out = f(&conn);
+        let mut pool = self.readers.lock().expect("reader pool lock");
+        if pool.len() < MAX_IDLE_READERS {
+            pool.push(conn);
+        }
+        out
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(unavailable)?;
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::Corrupt(format!(
+            "the database has schema version {version}, newer than this cloudtwin ({SCHEMA_VERSION}); upgrade cloudtwin"
+        )));
+    }
+    let tx = conn.transaction().map_err(unavailable)?;
+    tx.execute_batch(SCHEMA).map_err(unavailable)?;
+    tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))
+        .map_err(unavailable)?;
+    tx.commit().map_err(unavailable)
+}
+
+fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<WriteCmd>) {
+    while let Ok(first) = rx.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(cmd) => group.push(cmd),
+                Err(_) => break,
+            }
+        }
+        commit_group(&mut conn, group);
+    }
+}
+
+enum Outcome {
+    Batch(oneshot::Sender<Result<()>>, Result<()>),
+    Claim(oneshot::Sender<Result<Vec<Job>>>, Result<Vec<Job>>),
+}
+
+fn commit_group(conn: &mut Connection, group: Vec<WriteCmd>) {
+    let mut outcomes = Vec::with_capacity(group.len());
+    let committed = (|| -> Result<()> {
+        let mut tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(unavailable)?;
+        for cmd in group {
+            match cmd {
+                WriteCmd::Batch(batch, reply) => {
+                    let result = in_savepoint(&mut tx, |sp| {
+                        batch.iter().try_for_each(|m| apply(sp, m))
+                    });
+                    outcomes.push(Outcome::Batch(reply, result));
+                }
+                WriteCmd::Claim {
+                    now_ms,
+                    owner,
+                    lease_ms,
+                    limit,
+                    reply,
+                } => {
+                    let result =
+                        in_savepoint(&mut tx, |sp| claim(sp, now_ms, &owner, lease_ms, limit));
+                    outcomes.push(Outcome::Claim(reply, result));
+                }
+            }
+        }
+        tx.commit().map_err(unavailable)
+    })();
+    for outcome in outcomes {
+        // A receiver that went away (its request was cancelled) is not an error here.
+        match (outcome, &committed) {
+            (Outcome::Batch(reply, r), Ok(())) => drop(reply.send(r)),
+            (Outcome::Claim(reply, r), Ok(())) => drop(reply.send(r)),
+            (Outcome::Batch(reply, _), Err(e)) => drop(reply.send(Err(e.clone()))),
+            (Outcome::Claim(reply, _), Err(e)) => drop(reply.send(Err(e.clone()))),
+        }
+    }
+    if let Err(e) = committed {
+        tracing::error!(error = %e, "sqlite group commit failed");
+    }
+}
+
+fn in_savepoint<T>(
+    tx: &mut rusqlite::Transaction<'_>,
+    f: impl FnOnce(&rusqlite::Savepoint<'_>) -> Result<T>,
+) -> Result<T> {
+    let sp = tx.savepoint().map_err(unavailable)?;
+    let out = f(&sp);
+    match out {
+        Ok(v) => {
+            sp.commit().map_err(unavailable)?;
+            Ok(v)
+        }
+        // Dropping the savepoint rolls it back.
+        Err(e) => Err(e),
+    }
+}
+
+fn is_constraint(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation)
+}
+
+fn insert_err(what: &str) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+    move |e| {
+        if is_constraint(&e) {
+            StoreError::Conflict(format!("{what} already exists"))
+        } else {
+            unavailable(e)
+        }
+    }
+}
+
+fn json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("serializing plain data cannot fail")
+}
+
+fn apply(conn: &Connection, m: &Mutation) -> Result<()> {
+    match m {
+        Mutation::InsertAccount(a) => {
+            conn.execute(
+                "INSERT INTO accounts (id, name, domain_id, created_ms) VALUES (?1, ?2, ?3, ?4)",
+                params![a.id, a.name, a.domain_id, a.created_ms],
+            )
+            .map_err(insert_err("account"))?;
+        }
+        Mutation::PutAccessKey(k) => {
+            conn.execute(
+                "INSERT INTO access_keys (id, account_id, secret, created_ms) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(id) DO UPDATE SET account_id = excluded.account_id, secret = excluded.secret",
+                params![k.id, k.account_id, k.secret_ciphertext, k.created_ms],
+            )
+            .map_err(insert_err("access key"))?;
+        }
+        Mutation::InsertInstance(i) => {
+            conn.execute(
+                "INSERT INTO instances (id, account_id, product, region, name, status, resource_group_id,
+                    tags, doc, created_ms, updated_ms, deleted, version)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 1)",
+                params![
+                    i.id,
+                    i.account_id,
+                    i.product.as_str(),
+                    i.region,
+                    i.name,
+                    i.status,
+                    i.resource_group_id,
+                    json(&i.tags),
+                    json(&i.doc),
+                    i.created_ms,
+                    i.updated_ms,
+                    i.deleted
+                ],
+            )
+            .map_err(insert_err("instance"))?;
+        }
+        Mutation::UpdateInstance(i) => {
+            let n = conn
+                .execute(
+                    "UPDATE instances SET region = ?2, name = ?3, status = ?4, resource_group_id = ?5,
+                        tags = ?6, doc = ?7, updated_ms = ?8, deleted = ?9, version = version + 1
+                     WHERE id = ?1 AND version = ?10",
+                    params![
+                        i.id,
+                        i.region,
+                        i.name,
+                        i.status,
+                        i.resource_group_id,
+                        json(&i.tags),
+                        json(&i.doc),
+                        i.updated_ms,
+                        i.deleted,
+                        i.version
+                    ],
+                )
+                .map_err(unavailable)?;
+            if n != 1 {
+                return Err(StoreError::Conflict(format!(
+                    "instance {} changed since it was read",
+                    i.id
+                )));
+            }
+        }
+        Mutation::PutJob(j) => {
+            conn.execute(
+                "INSERT INTO jobs (id, account_id, product, instance_id, operation, state, outcome,
+                    created_ms, due_ms, finished_ms, attempts, lease_owner, lease_until_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                 ON CONFLICT(id) DO UPDATE SET state = excluded.state, outcome = excluded.outcome,
+                    due_ms = excluded.due_ms, finished_ms = excluded.finished_ms,
+                    attempts = excluded.attempts, lease_owner = excluded.lease_owner,
+                    lease_until_ms = excluded.lease_until_ms",
+                params![
+                    j.id,
+                    j.account_id,
+                    j.product.as_str(),
+                    j.instance_id,
+                    j.operation,
+                    j.state.as_str(),
+                    json(&j.outcome),
+                    j.created_ms,
+                    j.due_ms,
+                    j.finished_ms,
+                    j.attempts,
+                    j.lease_owner,
+                    j.lease_until_ms
+                ],
+            )
+            .map_err(unavailable)?;
+        }
+        Mutation::InsertIdempotency {
+            record: r,
+            expire_before_ms,
+        } => {
+            conn.execute(
+                "DELETE FROM idempotency WHERE account_id = ?1 AND product = ?2 AND action = ?3
+                    AND token = ?4 AND created_ms < ?5",
+                params![r.account_id, r.product.as_str(), r.action, r.token, expire_before_ms],
+            )
+            .map_err(unavailable)?;
+            conn.execute(
+                "INSERT INTO idempotency (account_id, product, action, token, request_hash, response, created_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    r.account_id,
+                    r.product.as_str(),
+                    r.action,
+                    r.token,
+                    r.request_hash,
+                    r.response,
+                    r.created_ms
+                ],
+            )
+            .map_err(insert_err("client token"))?;
+        }
+    }
+    Ok(())
+}
+
+const JOB_COLUMNS: &str = "id, account_id, product, instance_id, operation, state, outcome, created_ms,
+    due_ms, finished_ms, attempts, lease_owner, lease_until_ms";
+
+fn claim(conn: &Connection, now_ms: i64, owner: &str, lease_ms: i64, limit: usize) -> Result<Vec<Job>> {
+    let sql = format!(
+        "UPDATE jobs SET state = 'running', lease_owner = ?1, lease_until_ms = ?2, attempts = attempts + 1
+         WHERE id IN (SELECT id FROM jobs WHERE state IN ('pending', 'running')
+                      AND due_ms <= ?3 AND lease_until_ms <= ?3 ORDER BY due_ms LIMIT ?4)
+         RETURNING {JOB_COLUMNS}"
+    );
+    let mut stmt = conn.prepare_cached(&sql).map_err(unavailable)?;
+    let rows = stmt
+        .query_map(params![owner, now_ms + lease_ms, now_ms, limit as i64], job_row)
+        .map_err(unavailable)?;
+    collect(rows)
+}
+
+fn collect<T>(rows: impl Iterator<Item = rusqlite::Result<Result<T>>>) -> Result<Vec<T>> {
+    let mut out = Vec::new();
+    for row in rows {
+        out.push(row.map_err(unavailable)??);
+    }
+    Ok(out)
+}
+
+fn product(s: String) -> Result<Product> {
+    Product::parse(&s).ok_or_else(|| corrupt(format!("unknown product {s:?}")))
+}
+
+fn job_row(r: &Row<'_>) -> rusqlite::Result<Result<Job>> {
+    let state: String = r.get(5)?;
+    let outcome: String = r.get(6)?;
+    let product_name: String = r.get(2)?;
+    let built = (|| -> Result<Job> {
+        Ok(Job {
+            id: r.get(0).map_err(unavailable)?,
+            account_id: r.get(1).map_err(unavailable)?,
+            product: product(product_name)?,
+            instance_id: r.get(3).map_err(unavailable)?,
+            operation: r.get(4).map_err(unavailable)?,
+            state: JobState::parse(&state).ok_or_else(|| corrupt(format!("job state {state:?}")))?,
+            outcome: serde_json::from_str::<JobOutcome>(&outcome).map_err(corrupt)?,
+            created_ms: r.get(7).map_err(unavailable)?,
+            due_ms: r.get(8).map_err(unavailable)?,
+            finished_ms: r.get(9).map_err(unavailable)?,
+            attempts: r.get(10).map_err(unavailable)?,
+            lease_owner: r.get(11).map_err(unavailable)?,
+            lease_until_ms: r.get(12).map_err(unavailable)?,
+        })
+    })();
+    Ok(built)
+}
+
+const INSTANCE_COLUMNS: &str = "id, account_id, product, region, name, status, resource_group_id, tags, doc,
+    created_ms, updated_ms, deleted, version";
+
+fn instance_row(r: &Row<'_>) -> rusqlite::Result<Result<Instance>> {
+    let product_name: String = r.get(2)?;
+    let tags: String = r.get(7)?;
+    let doc: String = r.get(8)?;
+    let built = (|| -> Result<Instance> {
+        Ok(Instance {
+            id: r.get(0).map_err(unavailable)?,
+            account_id: r.get(1).map_err(unavailable)?,
+            product: product(product_name)?,
+            region: r.get(3).map_err(unavailable)?,
+            name: r.get(4).map_err(unavailable)?,
+            status: r.get(5).map_err(unavailable)?,
+            resource_group_id: r.get(6).map_err(unavailable)?,
+            tags: serde_json::from_str::<Vec<Tag>>(&tags).map_err(corrupt)?,
+            doc: serde_json::from_str(&doc).map_err(corrupt)?,
+            created_ms: r.get(9).map_err(unavailable)?,
+            updated_ms: r.get(10).map_err(unavailable)?,
+            deleted: r.get(11).map_err(unavailable)?,
+            version: r.get(12).map_err(unavailable)?,
+        })
+    })();
+    Ok(built)
+}
+
+fn account_row(r: &Row<'_>) -> rusqlite::Result<Account> {
+    Ok(Account {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        domain_id: r.get(2)?,
+        created_ms: r.get(3)?,
+    })
+}
+
+fn key_row(r: &Row<'_>) -> rusqlite::Result<AccessKey> {
+    Ok(AccessKey {
+        id: r.get(0)?,
+        account_id: r.get(1)?,
+        secret_ciphertext: r.get(2)?,
+        created_ms: r.get(3)?,
+    })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn commit(&self, batch: Vec<Mutation>) -> Result<()> {
+        let (reply, rx) = oneshot::channel();
+        self.send(WriteCmd::Batch(batch, reply))?;
+        rx.await
+            .map_err(|_| StoreError::Unavailable("the writer thread has stopped".into()))?
+    }
+
+    async fn account(&self, id: &str) -> Result<Option<Account>> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT id, name, domain_id, created_ms FROM accounts WHERE id = ?1",
+                [id],
+                account_row,
+            )
+            .optional()
+            .map_err(unavailable)
+        })
+    }
+
+    async fn account_by_name(&self, name: &str) -> Result<Option<Account>> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT id, name, domain_id, created_ms FROM accounts WHERE name = ?1",
+                [name],
+                account_row,
+            )
+            .optional()
+            .map_err(unavailable)
+        })
+    }
+
+    async fn accounts(&self) -> Result<Vec<Account>> {
+        self.read(|c| {
+            let mut stmt = c
+                .prepare_cached("SELECT id, name, domain_id, created_ms FROM accounts ORDER BY created_ms, id")
+                .map_err(unavailable)?;
+            let rows = stmt.query_map([], account_row).map_err(unavailable)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(unavailable)
+        })
+    }
+
+    async fn access_key(&self, id: &str) -> Result<Option<AccessKey>> {
+        self.read(|c| {
+            c.prepare_cached("SELECT id, account_id, secret, created_ms FROM access_keys WHERE id = ?1")
+                .and_then(|mut s| s.query_row([id], key_row).optional())
+                .map_err(unavailable)
+        })
+    }
+
+    async fn access_keys(&self, account_id: &str) -> Result<Vec<AccessKey>> {
+        self.read(|c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT id, account_id, secret, created_ms FROM access_keys WHERE account_id = ?1 ORDER BY created_ms, id",
+                )
+                .map_err(unavailable)?;
+            let rows = stmt.query_map([account_id], key_row).map_err(unavailable)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(unavailable)
+        })
+    }
+
+    async fn instance(&self, account_id: &str, id: &str) -> Result<Option<Instance>> {
+        self.read(|c| {
+            let sql = format!("SELECT {INSTANCE_COLUMNS} FROM instances WHERE id = ?1 AND account_id = ?2");
+            let mut stmt = c.prepare_cached(&sql).map_err(unavailable)?;
+            stmt.query_row([id, account_id], instance_row)
+                .optional()
+                .map_err(unavailable)?
+                .transpose()
+        })
+    }
+
+    async fn instances(&self, q: &InstanceQuery) -> Result<Vec<Instance>> {
+        self.read(|c| {
+            let sql = format!(
+                "SELECT {INSTANCE_COLUMNS} FROM instances
+                 WHERE account_id = ?1 AND deleted = 0
+                   AND (?2 IS NULL OR product = ?2) AND (?3 IS NULL OR region = ?3)
+                   AND (?4 IS NULL OR status = ?4) AND (?5 IS NULL OR id = ?5)
+                   AND (?6 IS NULL OR instr(name, ?6) > 0) AND (?7 IS NULL OR resource_group_id = ?7)
+                 ORDER BY created_ms DESC, id DESC"
+            );
+            let mut stmt = c.prepare_cached(&sql).map_err(unavailable)?;
+            let rows = stmt
+                .query_map(
+                    params![
+                        q.account_id,
+                        q.product.map(Product::as_str),
+                        q.region,
+                        q.status,
+                        q.id,
+                        q.name_contains,
+                        q.resource_group_id
+                    ],
+                    instance_row,
+                )
+                .map_err(unavailable)?;
+            collect(rows)
+        })
+    }
+
+    async fn instance_jobs(&self, account_id: &str, instance_id: &str) -> Result<Vec<Job>> {
+        self.read(|c| {
+            let sql = format!(
+                "SELECT {JOB_COLUMNS} FROM jobs WHERE instance_id = ?1 AND account_id = ?2 ORDER BY created_ms, id"
+            );
+            let mut stmt = c.prepare_cached(&sql).map_err(unavailable)?;
+            let rows = stmt
+                .query_map([instance_id, account_id], job_row)
+                .map_err(unavailable)?;
+            collect(rows)
+        })
+    }
+
+    async fn idempotency(
+        &self,
+        account_id: &str,
+        product: Product,
+        action: &str,
+        token: &str,
+    ) -> Result<Option<IdempotencyRecord>> {
+        self.read(|c| {
+            c.prepare_cached(
+                "SELECT request_hash, response, created_ms FROM idempotency
+                 WHERE account_id = ?1 AND product = ?2 AND action = ?3 AND token = ?4",
+            )
+            .and_then(|mut s| {
+                s.query_row(params![account_id, product.as_str(), action, token], |r| {
+                    Ok(IdempotencyRecord {
+                        account_id: account_id.to_owned(),
+                        product,
+                        action: action.to_owned(),
+                        token: token.to_owned(),
+                        request_hash: r.get(0)?,
+                        response: r.get(1)?,
+                        created_ms: r.get(2)?,
+                    })
+                })
+                .optional()
+            })
+            .map_err(unavailable)
+        })
+    }
+
+    async fn claim_jobs(&self, now_ms: i64, owner: &str, lease_ms: i64, limit: usize) -> Result<Vec<Job>> {
+        let (reply, rx) = oneshot::channel();
+        self.send(WriteCmd::Claim {
+            now_ms,
+            owner: owner.to_owned(),
+            lease_ms,
+            limit,
+            reply,
+        })?;
+        rx.await
+            .map_err(|_| StoreError::Unavailable("the writer thread has stopped".into()))?
+    }
+
+    async fn next_job_due_ms(&self) -> Result<Option<i64>> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT min(max(due_ms, lease_until_ms)) FROM jobs WHERE state IN ('pending', 'running')",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(unavailable)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[tokio::test]
+    async fn sqlite_passes_conformance() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(dir.path().join("state.db")).unwrap());
+        crate::conformance::run_all(store).await;
+    }
+
+    #[tokio::test]
+    async fn state_survives_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        {
+            let store = SqliteStore::open(&path).unwrap();
+            store
+                .commit(vec![Mutation::InsertAccount(crate::conformance::account("a1", "one"))])
+                .await
+                .unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.account("a1").await.unwrap().unwrap().name, "one");
+    }
+
+    #[test]
+    fn refuses_newer_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch("PRAGMA user_version = 99")
+            .unwrap();
+        let err = SqliteStore::open(&path).err().unwrap();
+        assert!(matches!(err, StoreError::Corrupt(m) if m.contains("newer")));
+    }
+}
