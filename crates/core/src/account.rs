@@ -20,3 +20,32 @@ pub struct AccessKey {
     pub secret_ciphertext: Vec<u8>,
     pub created_ms: i64,
 }
+
+/// Who signed a request, once its signature checked out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub account_id: String,
+    pub access_key_id: String,
+}
+
+/// Finds the account and plaintext secret of an access key id, for signature checks.
+#[async_trait::async_trait]
+pub trait KeyResolver: Send + Sync + 'static {
+    /// `Ok(None)` when no such key exists.
+    async fn resolve(&self, access_key_id: &str) -> Result<Option<ResolvedKey>, String>;
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct ResolvedKey {
+    pub account_id: String,
+    pub secret: String,
+}
+
+impl std::fmt::Debug for ResolvedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResolvedKey")
+            .field("account_id", &self.account_id)
+            .field("secret", &"<redacted>")
+            .finish()
+    }
+}

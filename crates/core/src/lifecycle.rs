@@ -40,7 +40,9 @@ impl FromStr for Lifecycle {
     /// `instant`, `realistic`, or a duration such as `3s` or `500ms`.
     fn from_str(s: &str) -> Result<Self, String> {
         let s = s.trim();
-        let bad = || format!("invalid lifecycle {s:?}: expected instant, realistic, or a delay such as 3s or 500ms");
+        let bad = || {
+            format!("invalid lifecycle {s:?}: expected instant, realistic, or a delay such as 3s or 500ms")
+        };
         match s {
             "instant" => Ok(Lifecycle::Instant),
             "realistic" => Ok(Lifecycle::Realistic),
@@ -88,7 +90,10 @@ mod tests {
 
     #[test]
     fn realistic_delays() {
-        assert_eq!(Lifecycle::Realistic.delay_ms(TransitionKind::Create), 10_000);
+        assert_eq!(
+            Lifecycle::Realistic.delay_ms(TransitionKind::Create),
+            10_000
+        );
         assert_eq!(Lifecycle::Instant.delay_ms(TransitionKind::Create), 0);
         assert_eq!(Lifecycle::Fixed(7).delay_ms(TransitionKind::Delete), 7);
     }

@@ -11,7 +11,9 @@ pub enum SecretError {
     #[error("the master key must be 64 hexadecimal characters (32 bytes)")]
     BadKey,
     /// The ciphertext was sealed under another master key.
-    #[error("this secret was encrypted under master key {found}, but the server runs with {expected}")]
+    #[error(
+        "this secret was encrypted under master key {found}, but the server runs with {expected}"
+    )]
     WrongKey { found: String, expected: String },
     /// The ciphertext is truncated or was tampered with.
     #[error("a stored secret is corrupt")]
@@ -90,7 +92,10 @@ mod tests {
         let sealed = k1.seal(b"s3cret", [1u8; 12]);
         assert!(!sealed.windows(6).any(|w| w == b"s3cret"));
         assert_eq!(k1.open(&sealed).unwrap(), b"s3cret");
-        assert!(matches!(k2.open(&sealed), Err(SecretError::WrongKey { .. })));
+        assert!(matches!(
+            k2.open(&sealed),
+            Err(SecretError::WrongKey { .. })
+        ));
         let mut tampered = sealed.clone();
         *tampered.last_mut().unwrap() ^= 1;
         assert_eq!(k1.open(&tampered), Err(SecretError::Corrupt));

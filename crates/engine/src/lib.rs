@@ -84,7 +84,10 @@ impl Engine {
     }
 
     /// Runs the worker loop until `shutdown` turns true.
-    pub fn spawn(self: &Arc<Self>, mut shutdown: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+    pub fn spawn(
+        self: &Arc<Self>,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> tokio::task::JoinHandle<()> {
         let engine = self.clone();
         tokio::spawn(async move {
             loop {
@@ -132,7 +135,11 @@ impl Engine {
     }
 
     async fn run(&self, job: Job) -> Result<(), StoreError> {
-        let Some(instance) = self.store.instance(&job.account_id, &job.instance_id).await? else {
+        let Some(instance) = self
+            .store
+            .instance(&job.account_id, &job.instance_id)
+            .await?
+        else {
             return self.finish(job, JobState::Failed, None).await;
         };
         match self.provisioner.advance(&job, &instance).await {
@@ -157,7 +164,12 @@ impl Engine {
     }
 
     /// Ends the job; on success its outcome lands on the instance in the same commit.
-    async fn finish(&self, job: Job, state: JobState, instance: Option<Instance>) -> Result<(), StoreError> {
+    async fn finish(
+        &self,
+        job: Job,
+        state: JobState,
+        instance: Option<Instance>,
+    ) -> Result<(), StoreError> {
         let mut instance = instance;
         for _ in 0..8 {
             let now = self.clock.now_ms();
@@ -176,12 +188,18 @@ impl Engine {
             match self.store.commit(batch).await {
                 // Someone changed the instance meanwhile (a rename, a tag): re-read and apply again.
                 Err(StoreError::Conflict(_)) if state == JobState::Succeeded => {
-                    instance = self.store.instance(&job.account_id, &job.instance_id).await?;
+                    instance = self
+                        .store
+                        .instance(&job.account_id, &job.instance_id)
+                        .await?;
                 }
                 other => return other,
             }
         }
-        Err(StoreError::Conflict(format!("instance {} kept changing", job.instance_id)))
+        Err(StoreError::Conflict(format!(
+            "instance {} kept changing",
+            job.instance_id
+        )))
     }
 }
 
@@ -221,7 +239,9 @@ mod tests {
         }
     }
 
-    async fn setup(lifecycle: Lifecycle) -> (tempfile::TempDir, Arc<dyn Store>, ManualClock, Arc<Engine>) {
+    async fn setup(
+        lifecycle: Lifecycle,
+    ) -> (tempfile::TempDir, Arc<dyn Store>, ManualClock, Arc<Engine>) {
         let dir = tempfile::tempdir().unwrap();
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path().join("s.db")).unwrap());
         let clock = ManualClock::new(1_000);
@@ -244,7 +264,13 @@ mod tests {
             doc: Some(json!({"cu": 16})),
             remove: false,
         };
-        let job = engine.job("j1".into(), &inst, "CreateInstance", TransitionKind::Create, outcome);
+        let job = engine.job(
+            "j1".into(),
+            &inst,
+            "CreateInstance",
+            TransitionKind::Create,
+            outcome,
+        );
         assert_eq!(job.due_ms, 6_000);
         store
             .commit(vec![Mutation::InsertInstance(inst), Mutation::PutJob(job)])
@@ -259,7 +285,11 @@ mod tests {
         let jobs = store.instance_jobs("acc", "c-1").await.unwrap();
         assert_eq!(jobs[0].state, JobState::Succeeded);
         assert_eq!(jobs[0].finished_ms, Some(6_000));
-        assert_eq!(engine.run_due().await.unwrap(), 0, "a finished job never runs again");
+        assert_eq!(
+            engine.run_due().await.unwrap(),
+            0,
+            "a finished job never runs again"
+        );
     }
 
     #[tokio::test]
@@ -271,16 +301,28 @@ mod tests {
             doc: None,
             remove: true,
         };
-        let job = engine.job("j1".into(), &inst, "ReleaseInstance", TransitionKind::Delete, outcome);
+        let job = engine.job(
+            "j1".into(),
+            &inst,
+            "ReleaseInstance",
+            TransitionKind::Delete,
+            outcome,
+        );
         store
-            .commit(vec![Mutation::InsertInstance(inst.clone()), Mutation::PutJob(job)])
+            .commit(vec![
+                Mutation::InsertInstance(inst.clone()),
+                Mutation::PutJob(job),
+            ])
             .await
             .unwrap();
         let claimed = store.claim_jobs(1_000, "test", LEASE_MS, 10).await.unwrap();
         let stale = store.instance("acc", "c-1").await.unwrap();
         let mut renamed = stale.clone().unwrap();
         renamed.name = "renamed".into();
-        store.commit(vec![Mutation::UpdateInstance(renamed)]).await.unwrap();
+        store
+            .commit(vec![Mutation::UpdateInstance(renamed)])
+            .await
+            .unwrap();
         engine
             .finish(claimed[0].clone(), JobState::Succeeded, stale)
             .await
@@ -299,7 +341,13 @@ mod tests {
             doc: None,
             remove: false,
         };
-        let job = engine.job("j1".into(), &inst, "CreateInstance", TransitionKind::Create, outcome);
+        let job = engine.job(
+            "j1".into(),
+            &inst,
+            "CreateInstance",
+            TransitionKind::Create,
+            outcome,
+        );
         store.commit(vec![Mutation::PutJob(job)]).await.unwrap();
         assert_eq!(engine.run_due().await.unwrap(), 1);
         let jobs = store.instance_jobs("acc", "c-1").await.unwrap();

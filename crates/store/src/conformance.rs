@@ -77,8 +77,14 @@ async fn accounts_and_keys(store: &dyn Store) {
     let dup = store
         .commit(vec![Mutation::InsertAccount(account("acc2", "default"))])
         .await;
-    assert!(matches!(dup, Err(StoreError::Conflict(_))), "duplicate name: {dup:?}");
-    assert_eq!(store.account_by_name("default").await.unwrap().unwrap().id, "acc");
+    assert!(
+        matches!(dup, Err(StoreError::Conflict(_))),
+        "duplicate name: {dup:?}"
+    );
+    assert_eq!(
+        store.account_by_name("default").await.unwrap().unwrap().id,
+        "acc"
+    );
     assert!(store.account("acc2").await.unwrap().is_none());
 
     let key = AccessKey {
@@ -87,7 +93,10 @@ async fn accounts_and_keys(store: &dyn Store) {
         secret_ciphertext: vec![1, 2, 3],
         created_ms: 5,
     };
-    store.commit(vec![Mutation::PutAccessKey(key.clone())]).await.unwrap();
+    store
+        .commit(vec![Mutation::PutAccessKey(key.clone())])
+        .await
+        .unwrap();
     let replaced = AccessKey {
         secret_ciphertext: vec![9],
         ..key.clone()
@@ -114,12 +123,17 @@ async fn instances_insert_update_list(store: &dyn Store) {
         ])
         .await
         .unwrap();
-    let again = store.commit(vec![Mutation::InsertInstance(a.clone())]).await;
+    let again = store
+        .commit(vec![Mutation::InsertInstance(a.clone())])
+        .await;
     assert!(matches!(again, Err(StoreError::Conflict(_))));
 
     let got = store.instance("acc", "c-a").await.unwrap().unwrap();
     assert_eq!(got, a);
-    assert!(store.instance("other", "c-a").await.unwrap().is_none(), "tenant isolation");
+    assert!(
+        store.instance("other", "c-a").await.unwrap().is_none(),
+        "tenant isolation"
+    );
 
     let mut changed = got.clone();
     changed.status = "running".into();
@@ -129,7 +143,10 @@ async fn instances_insert_update_list(store: &dyn Store) {
         .await
         .unwrap();
     let stale = store.commit(vec![Mutation::UpdateInstance(changed)]).await;
-    assert!(matches!(stale, Err(StoreError::Conflict(_))), "stale version: {stale:?}");
+    assert!(
+        matches!(stale, Err(StoreError::Conflict(_))),
+        "stale version: {stale:?}"
+    );
     let now = store.instance("acc", "c-a").await.unwrap().unwrap();
     assert_eq!((now.status.as_str(), now.version), ("running", 2));
     assert_eq!(now.doc, json!({"x": 1}));
@@ -160,8 +177,15 @@ async fn instances_insert_update_list(store: &dyn Store) {
 
     let mut gone = store.instance("acc", "c-b").await.unwrap().unwrap();
     gone.deleted = true;
-    store.commit(vec![Mutation::UpdateInstance(gone)]).await.unwrap();
-    assert_eq!(ids(all(base).await), ["c-a"], "released instances are not listed");
+    store
+        .commit(vec![Mutation::UpdateInstance(gone)])
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(all(base).await),
+        ["c-a"],
+        "released instances are not listed"
+    );
     assert!(store.instance("acc", "c-b").await.unwrap().unwrap().deleted);
 }
 
@@ -175,7 +199,11 @@ async fn failed_batch_leaves_no_trace(store: &dyn Store) {
         .await;
     assert!(matches!(result, Err(StoreError::Conflict(_))));
     assert!(store.instance("acc", "c-new").await.unwrap().is_none());
-    assert!(store.instance_jobs("acc", "c-new").await.unwrap().is_empty());
+    assert!(store
+        .instance_jobs("acc", "c-new")
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 async fn jobs_are_claimed_once_and_leases_expire(store: &dyn Store) {
@@ -187,7 +215,14 @@ async fn jobs_are_claimed_once_and_leases_expire(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(store.next_job_due_ms().await.unwrap(), Some(100));
-    assert!(store.claim_jobs(50, "w1", 1000, 10).await.unwrap().is_empty(), "not due");
+    assert!(
+        store
+            .claim_jobs(50, "w1", 1000, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "not due"
+    );
     let claimed = store.claim_jobs(150, "w1", 1000, 10).await.unwrap();
     assert_eq!(claimed.len(), 1);
     assert_eq!(claimed[0].id, "j1");
@@ -196,9 +231,15 @@ async fn jobs_are_claimed_once_and_leases_expire(store: &dyn Store) {
     assert_eq!(claimed[0].attempts, 1);
     // Leased: nobody else gets it until the lease ends.
     let second = store.claim_jobs(300, "w2", 1000, 10).await.unwrap();
-    assert_eq!(second.iter().map(|j| j.id.as_str()).collect::<Vec<_>>(), ["j2"]);
+    assert_eq!(
+        second.iter().map(|j| j.id.as_str()).collect::<Vec<_>>(),
+        ["j2"]
+    );
     let expired = store.claim_jobs(1200, "w2", 1000, 10).await.unwrap();
-    assert_eq!(expired.iter().map(|j| j.id.as_str()).collect::<Vec<_>>(), ["j1"]);
+    assert_eq!(
+        expired.iter().map(|j| j.id.as_str()).collect::<Vec<_>>(),
+        ["j1"]
+    );
     assert_eq!(expired[0].attempts, 2);
 
     let mut done = expired[0].clone();
@@ -208,7 +249,11 @@ async fn jobs_are_claimed_once_and_leases_expire(store: &dyn Store) {
     let jobs = store.instance_jobs("acc", "c-a").await.unwrap();
     assert_eq!(jobs.len(), 2);
     assert_eq!(jobs[0].state, JobState::Succeeded);
-    assert!(store.instance_jobs("other", "c-a").await.unwrap().is_empty());
+    assert!(store
+        .instance_jobs("other", "c-a")
+        .await
+        .unwrap()
+        .is_empty());
     // j2 is leased until 1300.
     assert_eq!(store.next_job_due_ms().await.unwrap(), Some(1300));
 }
@@ -246,7 +291,10 @@ async fn idempotency_records(store: &dyn Store) {
         created_ms: 9000,
         ..rec
     };
-    store.commit(vec![insert(fresh.clone(), 5000)]).await.unwrap();
+    store
+        .commit(vec![insert(fresh.clone(), 5000)])
+        .await
+        .unwrap();
     let got = store
         .idempotency("acc", Product::StarRocks, "CreateInstanceV1", "tok")
         .await

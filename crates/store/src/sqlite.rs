@@ -202,9 +202,8 @@ fn commit_group(conn: &mut Connection, group: Vec<WriteCmd>) {
         for cmd in group {
             match cmd {
                 WriteCmd::Batch(batch, reply) => {
-                    let result = in_savepoint(&mut tx, |sp| {
-                        batch.iter().try_for_each(|m| apply(sp, m))
-                    });
+                    let result =
+                        in_savepoint(&mut tx, |sp| batch.iter().try_for_each(|m| apply(sp, m)));
                     outcomes.push(Outcome::Batch(reply, result));
                 }
                 WriteCmd::Claim {
@@ -370,7 +369,13 @@ fn apply(conn: &Connection, m: &Mutation) -> Result<()> {
             conn.execute(
                 "DELETE FROM idempotency WHERE account_id = ?1 AND product = ?2 AND action = ?3
                     AND token = ?4 AND created_ms < ?5",
-                params![r.account_id, r.product.as_str(), r.action, r.token, expire_before_ms],
+                params![
+                    r.account_id,
+                    r.product.as_str(),
+                    r.action,
+                    r.token,
+                    expire_before_ms
+                ],
             )
             .map_err(unavailable)?;
             conn.execute(
@@ -392,10 +397,17 @@ fn apply(conn: &Connection, m: &Mutation) -> Result<()> {
     Ok(())
 }
 
-const JOB_COLUMNS: &str = "id, account_id, product, instance_id, operation, state, outcome, created_ms,
+const JOB_COLUMNS: &str =
+    "id, account_id, product, instance_id, operation, state, outcome, created_ms,
     due_ms, finished_ms, attempts, lease_owner, lease_until_ms";
 
-fn claim(conn: &Connection, now_ms: i64, owner: &str, lease_ms: i64, limit: usize) -> Result<Vec<Job>> {
+fn claim(
+    conn: &Connection,
+    now_ms: i64,
+    owner: &str,
+    lease_ms: i64,
+    limit: usize,
+) -> Result<Vec<Job>> {
     let sql = format!(
         "UPDATE jobs SET state = 'running', lease_owner = ?1, lease_until_ms = ?2, attempts = attempts + 1
          WHERE id IN (SELECT id FROM jobs WHERE state IN ('pending', 'running')
@@ -404,7 +416,10 @@ fn claim(conn: &Connection, now_ms: i64, owner: &str, lease_ms: i64, limit: usiz
     );
     let mut stmt = conn.prepare_cached(&sql).map_err(unavailable)?;
     let rows = stmt
-        .query_map(params![owner, now_ms + lease_ms, now_ms, limit as i64], job_row)
+        .query_map(
+            params![owner, now_ms + lease_ms, now_ms, limit as i64],
+            job_row,
+        )
         .map_err(unavailable)?;
     collect(rows)
 }
@@ -432,7 +447,8 @@ fn job_row(r: &Row<'_>) -> rusqlite::Result<Result<Job>> {
             product: product(product_name)?,
             instance_id: r.get(3).map_err(unavailable)?,
             operation: r.get(4).map_err(unavailable)?,
-            state: JobState::parse(&state).ok_or_else(|| corrupt(format!("job state {state:?}")))?,
+            state: JobState::parse(&state)
+                .ok_or_else(|| corrupt(format!("job state {state:?}")))?,
             outcome: serde_json::from_str::<JobOutcome>(&outcome).map_err(corrupt)?,
             created_ms: r.get(7).map_err(unavailable)?,
             due_ms: r.get(8).map_err(unavailable)?,
@@ -445,7 +461,8 @@ fn job_row(r: &Row<'_>) -> rusqlite::Result<Result<Job>> {
     Ok(built)
 }
 
-const INSTANCE_COLUMNS: &str = "id, account_id, product, region, name, status, resource_group_id, tags, doc,
+const INSTANCE_COLUMNS: &str =
+    "id, account_id, product, region, name, status, resource_group_id, tags, doc,
     created_ms, updated_ms, deleted, version";
 
 fn instance_row(r: &Row<'_>) -> rusqlite::Result<Result<Instance>> {
@@ -526,18 +543,23 @@ impl Store for SqliteStore {
     async fn accounts(&self) -> Result<Vec<Account>> {
         self.read(|c| {
             let mut stmt = c
-                .prepare_cached("SELECT id, name, domain_id, created_ms FROM accounts ORDER BY created_ms, id")
+                .prepare_cached(
+                    "SELECT id, name, domain_id, created_ms FROM accounts ORDER BY created_ms, id",
+                )
                 .map_err(unavailable)?;
             let rows = stmt.query_map([], account_row).map_err(unavailable)?;
-            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(unavailable)
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(unavailable)
         })
     }
 
     async fn access_key(&self, id: &str) -> Result<Option<AccessKey>> {
         self.read(|c| {
-            c.prepare_cached("SELECT id, account_id, secret, created_ms FROM access_keys WHERE id = ?1")
-                .and_then(|mut s| s.query_row([id], key_row).optional())
-                .map_err(unavailable)
+            c.prepare_cached(
+                "SELECT id, account_id, secret, created_ms FROM access_keys WHERE id = ?1",
+            )
+            .and_then(|mut s| s.query_row([id], key_row).optional())
+            .map_err(unavailable)
         })
     }
 
@@ -555,7 +577,9 @@ impl Store for SqliteStore {
 
     async fn instance(&self, account_id: &str, id: &str) -> Result<Option<Instance>> {
         self.read(|c| {
-            let sql = format!("SELECT {INSTANCE_COLUMNS} FROM instances WHERE id = ?1 AND account_id = ?2");
+            let sql = format!(
+                "SELECT {INSTANCE_COLUMNS} FROM instances WHERE id = ?1 AND account_id = ?2"
+            );
             let mut stmt = c.prepare_cached(&sql).map_err(unavailable)?;
             stmt.query_row([id, account_id], instance_row)
                 .optional()
@@ -636,7 +660,13 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn claim_jobs(&self, now_ms: i64, owner: &str, lease_ms: i64, limit: usize) -> Result<Vec<Job>> {
+    async fn claim_jobs(
+        &self,
+        now_ms: i64,
+        owner: &str,
+        lease_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<Job>> {
         let (reply, rx) = oneshot::channel();
         self.send(WriteCmd::Claim {
             now_ms,
@@ -680,7 +710,9 @@ mod tests {
         {
             let store = SqliteStore::open(&path).unwrap();
             store
-                .commit(vec![Mutation::InsertAccount(crate::conformance::account("a1", "one"))])
+                .commit(vec![Mutation::InsertAccount(crate::conformance::account(
+                    "a1", "one",
+                ))])
                 .await
                 .unwrap();
         }

@@ -1,0 +1,53 @@
+//! What a product implements to be served over the Alibaba dialect.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use cloudtwin_core::Caller;
+use serde_json::Value;
+
+use crate::AliError;
+
+/// One operation of a product's SDK: the action name and where the SDK sends it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Operation {
+    pub action: &'static str,
+    pub method: &'static str,
+    /// The SDK's pathname (`/` for RPC-style APIs).
+    pub path: &'static str,
+}
+
+/// A request's parameters, decoded, with the transport taken away.
+#[derive(Debug, Clone, Default)]
+pub struct Input {
+    /// Query parameters (for RPC, the form body's too).
+    pub query: BTreeMap<String, String>,
+    /// The JSON body, or `Null` when there is none.
+    pub body: Value,
+}
+
+impl Input {
+    pub fn query(&self, name: &str) -> Option<&str> {
+        self.query.get(name).map(String::as_str)
+    }
+}
+
+/// One call, authenticated and routed.
+#[derive(Debug)]
+pub struct Call<'a> {
+    pub caller: &'a Caller,
+    pub request_id: &'a str,
+    pub operation: &'a Operation,
+    pub input: Input,
+}
+
+#[async_trait]
+pub trait AliyunApi: Send + Sync + 'static {
+    /// The API version the SDK sends in `x-acs-version`.
+    fn version(&self) -> &'static str;
+    /// Every operation of the product's SDK, built or not.
+    fn operations(&self) -> &'static [Operation];
+    /// Answers with the whole success body (the product's envelope, request id included).
+    /// Operations not built yet answer [`AliError::not_implemented`].
+    async fn call(&self, call: Call<'_>) -> Result<Value, AliError>;
+}

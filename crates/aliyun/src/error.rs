@@ -1,0 +1,65 @@
+//! Alibaba's error envelope: HTTP 4xx/5xx with `{"RequestId","HostId","Code","Message"}`,
+//! which every Alibaba SDK turns into an exception carrying the code.
+
+use serde_json::{json, Value};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AliError {
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+}
+
+impl AliError {
+    pub fn new(status: u16, code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+
+    /// A required parameter is absent.
+    pub fn missing(param: &str) -> Self {
+        Self::new(
+            400,
+            "MissingParameter",
+            format!("The input parameter \"{param}\" that is mandatory for processing this request is not supplied."),
+        )
+    }
+
+    /// The SDK has this operation but cloudtwin does not serve it yet.
+    pub fn not_implemented(action: &str) -> Self {
+        Self::new(
+            501,
+            "NotImplemented",
+            format!("cloudtwin does not implement the operation {action} yet."),
+        )
+    }
+
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        Self::new(
+            500,
+            "InternalError",
+            format!("The request processing has failed due to some unknown error: {detail}"),
+        )
+    }
+
+    pub fn body(&self, request_id: &str, host: &str) -> Value {
+        json!({
+            "RequestId": request_id,
+            "HostId": host,
+            "Code": self.code,
+            "Message": self.message,
+            "Recommend": format!("https://api.aliyun.com/troubleshoot?q={}", self.code),
+        })
+    }
+}
+
+impl std::fmt::Display for AliError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.status, self.code, self.message)
+    }
+}
+
+impl std::error::Error for AliError {}

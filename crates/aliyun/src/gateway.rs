@@ -1,0 +1,294 @@
+//! The Alibaba front door: authenticate, route, call the product, wrap the answer.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use cloudtwin_core::{Caller, Clock, IdSource, KeyResolver};
+use serde_json::Value;
+use tracing::Instrument;
+
+use crate::api::Call;
+use crate::signature::{self, SignatureError, SignedRequest};
+use crate::{AliError, AliyunApi, Input, NonceCache};
+
+/// Requests older or newer than this are refused, as Alibaba does.
+pub const TIMESTAMP_WINDOW_MS: i64 = 15 * 60 * 1000;
+
+/// A request as it came off the wire. Header names are lowercase.
+#[derive(Debug, Clone, Default)]
+pub struct RawRequest {
+    pub method: String,
+    pub path: String,
+    pub raw_query: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl RawRequest {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+pub struct Gateway {
+    apis: Vec<Arc<dyn AliyunApi>>,
+    keys: Arc<dyn KeyResolver>,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdSource>,
+    nonces: NonceCache,
+}
+
+impl Gateway {
+    pub fn new(
+        apis: Vec<Arc<dyn AliyunApi>>,
+        keys: Arc<dyn KeyResolver>,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdSource>,
+    ) -> Self {
+        Self {
+            apis,
+            keys,
+            clock,
+            ids,
+            nonces: NonceCache::new(TIMESTAMP_WINDOW_MS),
+        }
+    }
+
+    /// Whether a request speaks this dialect: an Alibaba signature or Alibaba headers.
+    pub fn claims(req: &RawRequest) -> bool {
+        let auth = req.header("authorization").unwrap_or("");
+        auth.starts_with("ACS3-")
+            || auth.starts_with("acs ")
+            || req.header("x-acs-version").is_some()
+            || form_pairs(req.raw_query.as_bytes()).any(|(k, _)| k == "Signature")
+    }
+
+    pub async fn handle(&self, req: RawRequest) -> RawResponse {
+        let request_id = self.request_id();
+        let span =
+            tracing::info_span!("aliyun", request_id = %request_id, action = tracing::field::Empty);
+        async {
+            let started = std::time::Instant::now();
+            let result = self.serve(&req, &request_id).await;
+            let (status, body) = match result {
+                Ok(body) => (200, body),
+                Err(e) => {
+                    let host = req.header("host").unwrap_or("cloudtwin");
+                    (e.status, e.body(&request_id, host))
+                }
+            };
+            let code = body.get("Code").and_then(Value::as_str).unwrap_or("");
+            tracing::info!(
+                status,
+                code,
+                elapsed_us = started.elapsed().as_micros() as u64,
+                "answered"
+            );
+            RawResponse {
+                status,
+                headers: vec![
+                    (
+                        "content-type".into(),
+                        "application/json;charset=utf-8".into(),
+                    ),
+                    ("x-acs-request-id".into(), request_id.clone()),
+                ],
+                body: serde_json::to_vec(&body).expect("a JSON value always serializes"),
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    fn request_id(&self) -> String {
+        let h = self.ids.hex(32).to_uppercase();
+        format!(
+            "{}-{}-{}-{}-{}",
+            &h[0..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..32]
+        )
+    }
+
+    async fn serve(&self, req: &RawRequest, request_id: &str) -> Result<Value, AliError> {
+        let mut input = decode_input(req)?;
+        let (version, action) = route_keys(req, &input)?;
+        tracing::Span::current().record("action", action.as_str());
+        let api = self
+            .apis
+            .iter()
+            .find(|a| a.version() == version)
+            .ok_or_else(|| api_not_found(&version, &action))?;
+        let operation = api
+            .operations()
+            .iter()
+            .find(|o| o.action == action)
+            .ok_or_else(|| api_not_found(&version, &action))?;
+        // ROA calls must come on the SDK's own method and path; RPC calls all go to "/".
+        if operation.path != "/" && (operation.path != req.path || operation.method != req.method) {
+            return Err(api_not_found(&version, &action));
+        }
+        let caller = self.authenticate(req).await?;
+        if operation.path == "/" {
+            for key in RPC_PROTOCOL_PARAMS {
+                input.query.remove(*key);
+            }
+        }
+        api.call(Call {
+            caller: &caller,
+            request_id,
+            operation,
+            input,
+        })
+        .await
+    }
+
+    async fn authenticate(&self, req: &RawRequest) -> Result<Caller, AliError> {
+        let signed = SignedRequest {
+            method: &req.method,
+            path: &req.path,
+            raw_query: &req.raw_query,
+            headers: &req.headers,
+            body: &req.body,
+        };
+        let claim = signature::parse_claim(&signed).map_err(signature_error)?;
+        let key = self
+            .keys
+            .resolve(&claim.access_key_id)
+            .await
+            .map_err(AliError::internal)?
+            .ok_or_else(|| {
+                AliError::new(
+                    404,
+                    "InvalidAccessKeyId.NotFound",
+                    "Specified access key is not found.",
+                )
+            })?;
+        signature::verify(&signed, &claim, &key.secret).map_err(signature_error)?;
+        let now = self.clock.now_ms();
+        let Some(ts) = claim.timestamp_unix else {
+            return Err(AliError::missing("Timestamp"));
+        };
+        if (now - ts * 1000).abs() > TIMESTAMP_WINDOW_MS {
+            return Err(AliError::new(
+                400,
+                "InvalidTimeStamp.Expired",
+                "Specified time stamp or date value is expired.",
+            ));
+        }
+        let Some(nonce) = claim.nonce.as_deref().filter(|n| !n.is_empty()) else {
+            return Err(AliError::missing("SignatureNonce"));
+        };
+        if !self.nonces.first_use(&claim.access_key_id, nonce, now) {
+            return Err(AliError::new(
+                400,
+                "SignatureNonceUsed",
+                "Specified signature nonce was used already.",
+            ));
+        }
+        Ok(Caller {
+            account_id: key.account_id,
+            access_key_id: claim.access_key_id,
+        })
+    }
+}
+
+/// Parameters of the RPC protocol itself, not of the operation.
+const RPC_PROTOCOL_PARAMS: &[&str] = &[
+    "Action",
+    "Version",
+    "Format",
+    "Timestamp",
+    "SignatureNonce",
+    "SignatureMethod",
+    "SignatureVersion",
+    "AccessKeyId",
+    "Signature",
+    "SecurityToken",
+];
+
+fn api_not_found(version: &str, action: &str) -> AliError {
+    AliError::new(
+        404,
+        "InvalidAction.NotFound",
+        format!("Specified api is not found, please check your url and method. (action {action:?}, version {version:?})"),
+    )
+}
+
+fn signature_error(e: SignatureError) -> AliError {
+    match e {
+        SignatureError::Missing => AliError::new(
+            400,
+            "MissingAuthorization",
+            "The request is not signed: no Authorization header or Signature parameter.",
+        ),
+        SignatureError::Malformed(m) => AliError::new(400, "IncompleteSignature", m),
+        SignatureError::ContentHashMismatch => AliError::new(
+            400,
+            "SignatureDoesNotMatch",
+            "The x-acs-content-sha256 header does not match the request body.",
+        ),
+        SignatureError::Mismatch { string_to_sign } => AliError::new(
+            400,
+            "SignatureDoesNotMatch",
+            format!(
+                "Specified signature does not match our calculation. server string to sign is:{string_to_sign}"
+            ),
+        ),
+        SignatureError::BadTimestamp(m) => AliError::new(400, "InvalidTimeStamp.Format", m),
+    }
+}
+
+fn form_pairs(bytes: &[u8]) -> impl Iterator<Item = (String, String)> + '_ {
+    form_urlencoded::parse(bytes).map(|(k, v)| (k.into_owned(), v.into_owned()))
+}
+
+fn decode_input(req: &RawRequest) -> Result<Input, AliError> {
+    let mut query: BTreeMap<String, String> = form_pairs(req.raw_query.as_bytes()).collect();
+    let content_type = req
+        .header("content-type")
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let mut body = Value::Null;
+    if content_type.starts_with("application/x-www-form-urlencoded") {
+        query.extend(form_pairs(&req.body));
+    } else if !req.body.is_empty() && content_type.contains("json") {
+        body = serde_json::from_slice(&req.body).map_err(|e| {
+            AliError::new(
+                400,
+                "InvalidParameter.Body",
+                format!("The request body is not valid JSON: {e}"),
+            )
+        })?;
+    }
+    Ok(Input { query, body })
+}
+
+/// The API version and action: headers for ACS3 and ROA, query parameters for RPC v1.
+fn route_keys(req: &RawRequest, input: &Input) -> Result<(String, String), AliError> {
+    // RPC v1 signs its query parameters but no headers: route on what was signed.
+    let rpc_v1 = input.query.contains_key("Signature");
+    let pick = |header: &str, param: &str| {
+        let (h, p) = (req.header(header), input.query(param));
+        if rpc_v1 {
+            p.or(h)
+        } else {
+            h.or(p)
+        }
+    };
+    let version = pick("x-acs-version", "Version").ok_or_else(|| AliError::missing("Version"))?;
+    let action = pick("x-acs-action", "Action").ok_or_else(|| AliError::missing("Action"))?;
+    Ok((version.to_owned(), action.to_owned()))
+}

@@ -1,0 +1,911 @@
+//! Alibaba EMR Serverless StarRocks (`starrocks` 2022-10-19, ROA with JSON bodies).
+//! Status strings are the SDK's own: `creating` → `running`; `scaling_up`/`scaling_down`,
+//! `scaling_out`/`scaling_in`, `updating` and `restarting` back to `running`; release goes
+//! `deleting` → gone. Node groups read `RUNNING` when steady.
+
+mod catalog;
+mod create;
+mod model;
+mod operations;
+
+use async_trait::async_trait;
+use cloudtwin_aliyun::{AliError, AliyunApi, Call, Input, Operation};
+use cloudtwin_core::{Caller, Instance, Job, JobOutcome, JobState, Product, Tag, TransitionKind};
+use cloudtwin_store::{InstanceQuery, Mutation, StoreError};
+use serde_json::{json, Value};
+
+pub use catalog::Catalog;
+use create::{check_cu, check_node_number, check_storage_size, Component, CreateRequest, TagSpec};
+use model::{instance_view, node_group_view, Doc, NodeGroup, VSwitch};
+
+use crate::{request_hash, Context, CLIENT_TOKEN_TTL_MS};
+
+pub const VERSION: &str = "2022-10-19";
+const CREATE_ACTION: &str = "CreateInstanceV1";
+/// Statuses in which a job is under way; no other change may start.
+const TRANSITIONAL: &[&str] = &[
+    "creating",
+    "scaling_up",
+    "scaling_down",
+    "scaling_out",
+    "scaling_in",
+    "updating",
+    "restarting",
+    "deleting",
+];
+const WRITE_RETRIES: usize = 8;
+
+/// The product's "bad value" error, in the form its API uses.
+pub(crate) fn invalid(detail: String) -> AliError {
+    AliError::new(400, "InvalidParams", format!("Invalid params: [{detail}]"))
+}
+
+fn not_found(id: &str) -> AliError {
+    AliError::new(
+        404,
+        "InstanceNotFound",
+        format!("The specified instance is not found: {id}"),
+    )
+}
+
+fn wrong_status(status: &str, action: &str) -> AliError {
+    AliError::new(
+        400,
+        "IncorrectInstanceStatus",
+        format!("The instance is {status}; {action} is allowed only when it is running."),
+    )
+}
+
+fn store_error(e: StoreError) -> AliError {
+    match e {
+        StoreError::Unavailable(m) => AliError::new(
+            503,
+            "ServiceUnavailable",
+            format!("The request has failed due to a temporary failure of the server: {m}"),
+        ),
+        other => AliError::internal(other),
+    }
+}
+
+/// The success envelope every StarRocks operation answers with.
+fn envelope(request_id: &str, data: Value, total: Option<usize>) -> Value {
+    let mut body = json!({
+        "RequestId": request_id,
+        "Success": true,
+        "HttpStatusCode": 200,
+        "Data": data,
+    });
+    if let Some(total) = total {
+        body["Total"] = json!(total);
+    }
+    body
+}
+
+fn text<'a>(input: &'a Input, name: &str) -> Option<&'a str> {
+    input.query(name).filter(|s| !s.is_empty())
+}
+
+fn required<'a>(input: &'a Input, name: &str) -> Result<&'a str, AliError> {
+    text(input, name).ok_or_else(|| AliError::missing(name))
+}
+
+fn int(input: &Input, name: &str) -> Result<Option<i64>, AliError> {
+    text(input, name)
+        .map(|s| {
+            s.parse::<i64>()
+                .map_err(|_| invalid(format!("{name} must be an integer, got {s:?}")))
+        })
+        .transpose()
+}
+
+fn flag(input: &Input, name: &str) -> Result<Option<bool>, AliError> {
+    text(input, name)
+        .map(|s| match s.to_ascii_lowercase().as_str() {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => Err(invalid(format!("{name} must be true or false, got {s:?}"))),
+        })
+        .transpose()
+}
+
+/// A query parameter the SDK sends as a JSON-encoded array.
+fn json_list<T: serde::de::DeserializeOwned>(
+    input: &Input,
+    name: &str,
+) -> Result<Option<Vec<T>>, AliError> {
+    text(input, name)
+        .map(|s| {
+            serde_json::from_str::<Vec<T>>(s)
+                .map_err(|e| invalid(format!("{name} must be a JSON array: {e}")))
+        })
+        .transpose()
+}
+
+struct Page {
+    number: usize,
+    size: usize,
+}
+
+impl Page {
+    fn from(input: &Input) -> Result<Page, AliError> {
+        let number = int(input, "PageNumber")?.unwrap_or(1);
+        let size = int(input, "PageSize")?.unwrap_or(10);
+        if number < 1 {
+            return Err(invalid(format!(
+                "PageNumber must be at least 1, got {number}"
+            )));
+        }
+        if !(1..=100).contains(&size) {
+            return Err(invalid(format!(
+                "PageSize must be between 1 and 100, got {size}"
+            )));
+        }
+        Ok(Page {
+            number: number as usize,
+            size: size as usize,
+        })
+    }
+
+    fn slice<T>(&self, items: Vec<T>) -> Vec<T> {
+        items
+            .into_iter()
+            .skip((self.number - 1) * self.size)
+            .take(self.size)
+            .collect()
+    }
+}
+
+pub struct StarRocks {
+    ctx: Context,
+    catalog: Catalog,
+}
+
+/// A change that puts the instance through a transitional status and back.
+struct Transition {
+    operation: &'static str,
+    kind: TransitionKind,
+    /// What the instance shows while the job runs.
+    status: String,
+    doc_during: Doc,
+    /// What it becomes when the job succeeds.
+    outcome: JobOutcome,
+}
+
+impl StarRocks {
+    pub fn new(ctx: Context, catalog: Catalog) -> Self {
+        Self { ctx, catalog }
+    }
+
+    fn new_id(&self, prefix: &str) -> String {
+        format!("{prefix}{}", self.ctx.ids.hex(16))
+    }
+
+    fn order_id(&self, pay_type: &str) -> i64 {
+        if pay_type == "prePaid" {
+            self.ctx
+                .ids
+                .digits(15)
+                .parse()
+                .expect("15 digits fit in i64")
+        } else {
+            0
+        }
+    }
+
+    /// A live instance of the caller's, with its document.
+    async fn load(&self, caller: &Caller, id: &str) -> Result<(Instance, Doc), AliError> {
+        let instance = self
+            .ctx
+            .store
+            .instance(&caller.account_id, id)
+            .await
+            .map_err(store_error)?
+            .filter(|i| !i.deleted && i.product == Product::StarRocks)
+            .ok_or_else(|| not_found(id))?;
+        let doc = Doc::from_instance(&instance).map_err(AliError::internal)?;
+        Ok((instance, doc))
+    }
+
+    /// Reads, changes and writes an instance, again if someone else wrote meanwhile.
+    /// `change` may answer a transition, whose job is committed with the change.
+    async fn mutate<T>(
+        &self,
+        caller: &Caller,
+        id: &str,
+        mut change: impl FnMut(&mut Instance, &Doc) -> Result<(T, Option<Transition>), AliError>,
+    ) -> Result<T, AliError> {
+        for _ in 0..WRITE_RETRIES {
+            let (mut instance, doc) = self.load(caller, id).await?;
+            let (answer, transition) = change(&mut instance, &doc)?;
+            instance.updated_ms = self.ctx.clock.now_ms();
+            let mut batch = Vec::new();
+            let mut job = None;
+            if let Some(t) = transition {
+                instance.status = t.status;
+                instance.doc = t.doc_during.to_value();
+                let j = self.ctx.engine.job(
+                    self.new_id("op-"),
+                    &instance,
+                    t.operation,
+                    t.kind,
+                    t.outcome,
+                );
+                job = Some(j);
+            }
+            batch.push(Mutation::UpdateInstance(instance));
+            if let Some(j) = job {
+                batch.push(Mutation::PutJob(j));
+            }
+            match self.ctx.store.commit(batch).await {
+                Ok(()) => {
+                    self.ctx.engine.notify();
+                    return Ok(answer);
+                }
+                Err(StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(store_error(e)),
+            }
+        }
+        Err(AliError::new(
+            409,
+            "OperationConflict",
+            format!("The instance {id} is being changed by another request; try again."),
+        ))
+    }
+
+    async fn create(&self, call: &Call<'_>) -> Result<Value, AliError> {
+        let mut body = match &call.input.body {
+            Value::Null => json!({}),
+            other => other.clone(),
+        };
+        let req: CreateRequest = serde_json::from_value(body.clone()).map_err(|e| {
+            invalid(format!(
+                "the request body does not match CreateInstanceV1: {e}"
+            ))
+        })?;
+        if let Some(map) = body.as_object_mut() {
+            map.remove("ClientToken");
+            map.remove("clientToken");
+        }
+        let hash = request_hash(&body);
+        let caller = call.caller;
+        let token = req.client_token.clone().filter(|t| !t.is_empty());
+        if let Some(token) = &token {
+            create::validate_client_token(token)?;
+            if let Some(answer) = self.replay(caller, token, &hash).await? {
+                return Ok(answer);
+            }
+        }
+        let valid = req.validate(&self.catalog)?;
+
+        let now = self.ctx.clock.now_ms();
+        let instance_id = self.new_id("c-");
+        let mut node_groups = Vec::new();
+        for (component, groups) in [
+            (Component::Frontend, &valid.frontend),
+            (Component::Backend, &valid.backend),
+            (Component::Observer, &valid.observer),
+        ] {
+            for (n, g) in groups.iter().enumerate() {
+                let code = component.code().to_ascii_lowercase();
+                node_groups.push(NodeGroup {
+                    id: format!("ng-{}", self.ctx.ids.hex(16)),
+                    name: if n == 0 {
+                        format!("{code}_default")
+                    } else {
+                        format!("{code}_{n}")
+                    },
+                    component: component.code().to_owned(),
+                    cu: g.cu,
+                    resident_node_number: g.resident_node_number,
+                    storage_size: g.storage_size,
+                    storage_performance_level: g.storage_performance_level.clone(),
+                    disk_number: g.disk_number,
+                    spec_type: g.spec_type.clone(),
+                    zone_id: g.zone_id.clone(),
+                    local_storage_instance_type: g.local_storage_instance_type.clone(),
+                    status: "RUNNING".into(),
+                    created_ms: now,
+                });
+            }
+        }
+        let v_switches = valid
+            .v_switches
+            .iter()
+            .map(|(vsw, zone)| VSwitch {
+                vsw_id: vsw.clone(),
+                zone_id: zone.clone(),
+                primary: *zone == valid.zone_id,
+            })
+            .collect();
+        let order_id = self.order_id(&valid.pay_type);
+        let expire_ms = match (valid.pricing_cycle.as_deref(), valid.duration) {
+            (Some("Year"), Some(n)) => Some(now + n * 365 * 86_400_000),
+            (Some(_), Some(n)) => Some(now + n * 30 * 86_400_000),
+            _ => None,
+        };
+        let doc = Doc {
+            version: valid.version.clone(),
+            minor_version: self.catalog.versions[&valid.version].clone(),
+            run_mode: valid.run_mode,
+            package_type: valid.package_type,
+            pay_type: valid.pay_type,
+            pricing_cycle: valid.pricing_cycle,
+            duration: valid.duration,
+            auto_renew: valid.auto_renew,
+            vpc_id: valid.vpc_id,
+            zone_id: valid.zone_id,
+            v_switches,
+            encrypted: valid.encrypted,
+            kms_key_id: valid.kms_key_id,
+            oss_accessing_role_name: valid.oss_accessing_role_name,
+            enable_multi_az: valid.enable_multi_az,
+            order_id,
+            admin_password: self.ctx.seal(&valid.admin_password),
+            expire_ms,
+            node_groups,
+        };
+        let instance = Instance {
+            id: instance_id.clone(),
+            account_id: caller.account_id.clone(),
+            product: Product::StarRocks,
+            region: valid.region_id,
+            name: valid.instance_name,
+            status: "creating".into(),
+            resource_group_id: valid.resource_group_id,
+            tags: valid.tags,
+            doc: doc.with_group_status("CREATING").to_value(),
+            created_ms: now,
+            updated_ms: now,
+            deleted: false,
+            version: 1,
+        };
+        let outcome = JobOutcome {
+            status: "running".into(),
+            doc: Some(doc.to_value()),
+            remove: false,
+        };
+        let job = self.ctx.engine.job(
+            self.new_id("op-"),
+            &instance,
+            "CreateInstance",
+            TransitionKind::Create,
+            outcome,
+        );
+        let data = json!({"InstanceId": instance_id, "OrderId": order_id});
+        let mut batch = vec![Mutation::InsertInstance(instance), Mutation::PutJob(job)];
+        if let Some(token) = &token {
+            batch.push(Mutation::InsertIdempotency {
+                record: cloudtwin_store::IdempotencyRecord {
+                    account_id: caller.account_id.clone(),
+                    product: Product::StarRocks,
+                    action: CREATE_ACTION.into(),
+                    token: token.clone(),
+                    request_hash: hash.clone(),
+                    response: data.to_string(),
+                    created_ms: now,
+                },
+                expire_before_ms: now - CLIENT_TOKEN_TTL_MS,
+            });
+        }
+        match self.ctx.store.commit(batch).await {
+            Ok(()) => {
+                self.ctx.engine.notify();
+                Ok(data)
+            }
+            // A concurrent request with the same token won: answer as it did.
+            Err(StoreError::Conflict(_)) if token.is_some() => {
+                let token = token.expect("checked above");
+                self.replay(caller, &token, &hash)
+                    .await?
+                    .ok_or_else(|| AliError::internal("client token conflict without a record"))
+            }
+            Err(e) => Err(store_error(e)),
+        }
+    }
+
+    /// The first answer given to this client token, if it is still remembered.
+    async fn replay(
+        &self,
+        caller: &Caller,
+        token: &str,
+        hash: &str,
+    ) -> Result<Option<Value>, AliError> {
+        let Some(record) = self
+            .ctx
+            .store
+            .idempotency(&caller.account_id, Product::StarRocks, CREATE_ACTION, token)
+            .await
+            .map_err(store_error)?
+        else {
+            return Ok(None);
+        };
+        if record.created_ms < self.ctx.clock.now_ms() - CLIENT_TOKEN_TTL_MS {
+            return Ok(None);
+        }
+        if record.request_hash != hash {
+            return Err(AliError::new(
+                400,
+                "IdempotentParameterMismatch",
+                "The request uses the same client token as a previous, but non-identical request.",
+            ));
+        }
+        serde_json::from_str(&record.response)
+            .map(Some)
+            .map_err(AliError::internal)
+    }
+
+    async fn describe_instances(&self, call: &Call<'_>) -> Result<(Value, usize), AliError> {
+        let input = &call.input;
+        let page = Page::from(input)?;
+        let tags: Vec<TagSpec> = json_list(input, "Tag")?.unwrap_or_default();
+        let wanted: Vec<Tag> = tags
+            .into_iter()
+            .map(|t| Tag {
+                key: t.key.unwrap_or_default(),
+                value: t.value.unwrap_or_default(),
+            })
+            .collect();
+        let query = InstanceQuery {
+            account_id: call.caller.account_id.clone(),
+            product: Some(Product::StarRocks),
+            region: text(input, "RegionId").map(str::to_owned),
+            status: text(input, "InstanceStatus").map(str::to_owned),
+            id: text(input, "InstanceId").map(str::to_owned),
+            name_contains: text(input, "InstanceName").map(str::to_owned),
+            resource_group_id: text(input, "ResourceGroupId").map(str::to_owned),
+        };
+        let matching: Vec<Instance> = self
+            .ctx
+            .store
+            .instances(&query)
+            .await
+            .map_err(store_error)?
+            .into_iter()
+            .filter(|i| i.has_tags(&wanted))
+            .collect();
+        let total = matching.len();
+        let now = self.ctx.clock.now_ms();
+        let mut data = Vec::new();
+        for instance in page.slice(matching) {
+            let doc = Doc::from_instance(&instance).map_err(AliError::internal)?;
+            data.push(instance_view(&instance, &doc, now));
+        }
+        Ok((Value::Array(data), total))
+    }
+
+    async fn describe_node_groups(&self, call: &Call<'_>) -> Result<(Value, usize), AliError> {
+        let input = &call.input;
+        let body = &input.body;
+        let field = |name: &str| {
+            body.get(name)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+        };
+        let id = text(input, "ClusterId")
+            .or_else(|| field("instanceId"))
+            .ok_or_else(|| AliError::missing("ClusterId"))?;
+        let page = Page::from(input)?;
+        let (instance, doc) = self.load(call.caller, id).await?;
+        let ids: Vec<&str> = body
+            .get("nodeGroupIds")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let component = field("componentType");
+        let name = field("nodeGroupName");
+        let status = field("status");
+        let groups: Vec<&NodeGroup> = doc
+            .node_groups
+            .iter()
+            .filter(|g| ids.is_empty() || ids.contains(&g.id.as_str()))
+            .filter(|g| component.is_none_or(|c| c.eq_ignore_ascii_case(&g.component)))
+            .filter(|g| name.is_none_or(|n| g.name.contains(n)))
+            .filter(|g| status.is_none_or(|s| s.eq_ignore_ascii_case(&g.status)))
+            .collect();
+        let total = groups.len();
+        let data = page
+            .slice(groups)
+            .into_iter()
+            .map(|g| node_group_view(&instance, &doc, g))
+            .collect();
+        Ok((Value::Array(data), total))
+    }
+
+    /// ModifyCu, ModifyNodeNumber, ModifyDiskSize: one node group, one new value.
+    async fn modify_group(&self, call: &Call<'_>) -> Result<Value, AliError> {
+        let input = &call.input;
+        let action = call.operation.action;
+        let id = required(input, "InstanceId")?;
+        let group_id = required(input, "NodeGroupId")?;
+        let target = int(input, "Target")?.ok_or_else(|| AliError::missing("Target"))?;
+        let catalog = &self.catalog;
+        let order_id = self.mutate(call.caller, id, |instance, doc| {
+            if instance.status != "running" {
+                return Err(wrong_status(&instance.status, action));
+            }
+            let index = doc
+                .node_groups
+                .iter()
+                .position(|g| g.id == group_id)
+                .ok_or_else(|| {
+                    AliError::new(
+                        404,
+                        "NodeGroupNotFound",
+                        format!("The specified node group is not found: {group_id}"),
+                    )
+                })?;
+            let group = &doc.node_groups[index];
+            let component = Component::from_code(&group.component).unwrap_or(Component::Backend);
+            let (current, up, down, group_status) = match action {
+                "ModifyCu" => {
+                    check_cu(catalog, component, target)?;
+                    (group.cu, "scaling_up", "scaling_down", "SCALING")
+                }
+                "ModifyNodeNumber" => {
+                    check_node_number(catalog, component, target)?;
+                    (group.resident_node_number, "scaling_out", "scaling_in", "SCALING")
+                }
+                _ => {
+                    check_storage_size(catalog, component, target)?;
+                    if target < group.storage_size {
+                        return Err(invalid(format!(
+                            "Target {target} is smaller than the current storage size {}; disks cannot shrink",
+                            group.storage_size
+                        )));
+                    }
+                    (group.storage_size, "updating", "updating", "UPDATING")
+                }
+            };
+            if target == current {
+                return Err(invalid(format!("Target {target} equals the current value")));
+            }
+            let mut after = doc.clone();
+            let g = &mut after.node_groups[index];
+            match action {
+                "ModifyCu" => g.cu = target,
+                "ModifyNodeNumber" => g.resident_node_number = target,
+                _ => g.storage_size = target,
+            }
+            let mut during = doc.clone();
+            during.node_groups[index].status = group_status.into();
+            let transition = Transition {
+                operation: action_name(action),
+                kind: TransitionKind::Change,
+                status: if target > current { up } else { down }.into(),
+                doc_during: during,
+                outcome: JobOutcome {
+                    status: "running".into(),
+                    doc: Some(after.to_value()),
+                    remove: false,
+                },
+            };
+            Ok((self.order_id(&doc.pay_type), Some(transition)))
+        })
+        .await?;
+        Ok(json!(order_id))
+    }
+
+    async fn restart(&self, call: &Call<'_>) -> Result<Value, AliError> {
+        let id = required(&call.input, "InstanceId")?;
+        self.mutate(call.caller, id, |instance, doc| {
+            if instance.status != "running" {
+                return Err(wrong_status(&instance.status, "RestartInstance"));
+            }
+            Ok((
+                (),
+                Some(Transition {
+                    operation: "RestartInstance",
+                    kind: TransitionKind::Change,
+                    status: "restarting".into(),
+                    doc_during: doc.with_group_status("RESTARTING"),
+                    outcome: JobOutcome {
+                        status: "running".into(),
+                        doc: Some(doc.to_value()),
+                        remove: false,
+                    },
+                }),
+            ))
+        })
+        .await?;
+        Ok(json!(true))
+    }
+
+    async fn release(&self, call: &Call<'_>) -> Result<Value, AliError> {
+        let id = required(&call.input, "InstanceId")?;
+        self.mutate(call.caller, id, |instance, doc| {
+            if instance.status == "deleting" {
+                return Ok(((), None));
+            }
+            if TRANSITIONAL.contains(&instance.status.as_str()) {
+                return Err(AliError::new(
+                    400,
+                    "IncorrectInstanceStatus",
+                    format!(
+                        "The instance is {}; it can be released once that operation ends.",
+                        instance.status
+                    ),
+                ));
+            }
+            Ok((
+                (),
+                Some(Transition {
+                    operation: "ReleaseInstance",
+                    kind: TransitionKind::Delete,
+                    status: "deleting".into(),
+                    doc_during: doc.with_group_status("DELETING"),
+                    outcome: JobOutcome {
+                        status: "deleted".into(),
+                        doc: Some(doc.with_group_status("DELETED").to_value()),
+                        remove: true,
+                    },
+                }),
+            ))
+        })
+        .await?;
+        Ok(json!(true))
+    }
+
+    async fn update_name(&self, call: &Call<'_>) -> Result<Value, AliError> {
+        let id = required(&call.input, "InstanceId")?;
+        let name = required(&call.input, "ClusterName")?;
+        create::validate_name(name, "ClusterName")?;
+        self.mutate(call.caller, id, |instance, _| {
+            instance.name = name.to_owned();
+            Ok(((), None))
+        })
+        .await?;
+        Ok(json!(true))
+    }
+
+    async fn change_resource_group(&self, call: &Call<'_>) -> Result<Value, AliError> {
+        let input = &call.input;
+        let id = text(input, "InstanceId")
+            .or_else(|| text(input, "ResourceId"))
+            .ok_or_else(|| AliError::missing("InstanceId"))?;
+        let rg = required(input, "NewResourceGroupId")?;
+        check_resource_type(text(input, "ResourceType"))?;
+        create::validate_resource_group(rg)?;
+        self.mutate(call.caller, id, |instance, _| {
+            instance.resource_group_id = rg.to_owned();
+            Ok(((), None))
+        })
+        .await?;
+        Ok(json!(true))
+    }
+
+    async fn list_operations(&self, call: &Call<'_>) -> Result<(Value, usize), AliError> {
+        let input = &call.input;
+        let id = required(input, "InstanceId")?;
+        let page = Page::from(input)?;
+        let exists = self
+            .ctx
+            .store
+            .instance(&call.caller.account_id, id)
+            .await
+            .map_err(store_error)?
+            .is_some_and(|i| i.product == Product::StarRocks);
+        if !exists {
+            return Err(not_found(id));
+        }
+        let op_id = text(input, "OperationId");
+        let op_status = text(input, "OperationStatus");
+        let op_type = text(input, "OperationType");
+        let start = int(input, "StartTime")?;
+        let end = int(input, "EndTime")?;
+        let mut jobs: Vec<Job> = self
+            .ctx
+            .store
+            .instance_jobs(&call.caller.account_id, id)
+            .await
+            .map_err(store_error)?
+            .into_iter()
+            .filter(|j| op_id.is_none_or(|o| o == j.id))
+            .filter(|j| op_status.is_none_or(|s| s.eq_ignore_ascii_case(operation_status(j.state))))
+            .filter(|j| op_type.is_none_or(|t| t == j.operation))
+            .filter(|j| start.is_none_or(|s| j.created_ms >= s))
+            .filter(|j| end.is_none_or(|e| j.created_ms <= e))
+            .collect();
+        jobs.reverse();
+        let total = jobs.len();
+        let now = self.ctx.clock.now_ms();
+        let data = page
+            .slice(jobs)
+            .into_iter()
+            .map(|j| {
+                json!({
+                    "OperationId": j.id,
+                    "InstanceId": j.instance_id,
+                    "OperationType": j.operation,
+                    "OperationStatus": operation_status(j.state),
+                    "Progress": j.progress(now),
+                    "GmtCreate": j.created_ms,
+                    "GmtEnd": j.finished_ms,
+                    "OperationDetail": "",
+                })
+            })
+            .collect();
+        Ok((Value::Array(data), total))
+    }
+
+    fn describe_regions(&self) -> Value {
+        Value::Array(
+            self.catalog
+                .regions
+                .iter()
+                .map(|r| {
+                    json!({
+                        "RegionId": r.region_id,
+                        "RegionName": r.region_name,
+                        "Description": r.description,
+                        "DescriptionEn": r.description_en,
+                    })
+                })
+                .collect(),
+        )
+    }
+
+    fn describe_zones(&self, input: &Input) -> Result<Value, AliError> {
+        let region_id = required(input, "RegionId")?;
+        let region = self.catalog.region(region_id).ok_or_else(|| {
+            invalid(format!(
+                "Region id should be select from set [{}]",
+                self.catalog.region_ids()
+            ))
+        })?;
+        Ok(json!({
+            "OfficialAvailableZones": region.zones,
+            "TrialAvailableZones": region.trial_zones,
+        }))
+    }
+
+    /// TagResources and UnTagResources: all the named instances change, or none.
+    async fn retag(&self, call: &Call<'_>, untag: bool) -> Result<Value, AliError> {
+        let input = &call.input;
+        let body = &input.body;
+        let (ids, resource_type): (Vec<String>, Option<&str>) = if untag {
+            (
+                json_list(input, "ResourceId")?.unwrap_or_default(),
+                text(input, "ResourceType"),
+            )
+        } else {
+            let ids = match body.get("ResourceId") {
+                Some(v) => serde_json::from_value(v.clone()).map_err(|e| {
+                    invalid(format!("ResourceId must be a list of instance ids: {e}"))
+                })?,
+                None => Vec::new(),
+            };
+            (ids, body.get("ResourceType").and_then(Value::as_str))
+        };
+        if ids.is_empty() {
+            return Err(AliError::missing("ResourceId"));
+        }
+        if ids.len() > 50 {
+            return Err(invalid("ResourceId can name at most 50 resources".into()));
+        }
+        check_resource_type(resource_type)?;
+        enum Change {
+            Put(Vec<Tag>),
+            Remove(Vec<String>),
+            RemoveAll,
+        }
+        let change = if untag {
+            if flag(input, "All")?.unwrap_or(false) {
+                Change::RemoveAll
+            } else {
+                let keys: Vec<String> = json_list(input, "TagKey")?.unwrap_or_default();
+                if keys.is_empty() {
+                    return Err(AliError::missing("TagKey"));
+                }
+                Change::Remove(keys)
+            }
+        } else {
+            let tags: Vec<TagSpec> = match body.get("Tag") {
+                Some(v) => serde_json::from_value(v.clone())
+                    .map_err(|e| invalid(format!("Tag must be a list of {{Key, Value}}: {e}")))?,
+                None => Vec::new(),
+            };
+            if tags.is_empty() {
+                return Err(AliError::missing("Tag"));
+            }
+            Change::Put(create::validate_tags(&tags)?)
+        };
+        for _ in 0..WRITE_RETRIES {
+            let mut batch = Vec::new();
+            for id in &ids {
+                let (mut instance, _) = self.load(call.caller, id).await?;
+                match &change {
+                    Change::Put(tags) => {
+                        instance.put_tags(tags.iter().cloned());
+                        if instance.tags.len() > 20 {
+                            return Err(invalid(format!(
+                                "instance {id} would carry more than 20 tags"
+                            )));
+                        }
+                    }
+                    Change::Remove(keys) => instance.tags.retain(|t| !keys.contains(&t.key)),
+                    Change::RemoveAll => instance.tags.clear(),
+                }
+                instance.updated_ms = self.ctx.clock.now_ms();
+                batch.push(Mutation::UpdateInstance(instance));
+            }
+            match self.ctx.store.commit(batch).await {
+                Ok(()) => return Ok(json!(true)),
+                Err(StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(store_error(e)),
+            }
+        }
+        Err(AliError::new(
+            409,
+            "OperationConflict",
+            "The instances are being changed by other requests; try again.",
+        ))
+    }
+}
+
+fn check_resource_type(resource_type: Option<&str>) -> Result<(), AliError> {
+    match resource_type {
+        None => Err(AliError::missing("ResourceType")),
+        Some(t) if t.eq_ignore_ascii_case("instance") => Ok(()),
+        Some(t) => Err(invalid(format!(
+            "ResourceType should be select from set [instance], got {t:?}"
+        ))),
+    }
+}
+
+fn operation_status(state: JobState) -> &'static str {
+    match state {
+        JobState::Pending | JobState::Running => "RUNNING",
+        JobState::Succeeded => "SUCCESS",
+        JobState::Failed => "FAILED",
+    }
+}
+
+fn action_name(action: &str) -> &'static str {
+    match action {
+        "ModifyCu" => "ModifyCu",
+        "ModifyNodeNumber" => "ModifyNodeNumber",
+        _ => "ModifyDiskSize",
+    }
+}
+
+#[async_trait]
+impl AliyunApi for StarRocks {
+    fn version(&self) -> &'static str {
+        VERSION
+    }
+
+    fn operations(&self) -> &'static [Operation] {
+        operations::OPERATIONS
+    }
+
+    async fn call(&self, call: Call<'_>) -> Result<Value, AliError> {
+        let (data, total) = match call.operation.action {
+            CREATE_ACTION => (self.create(&call).await?, None),
+            "DescribeInstances" => {
+                let (data, total) = self.describe_instances(&call).await?;
+                (data, Some(total))
+            }
+            "DescribeNodeGroups" => {
+                let (data, total) = self.describe_node_groups(&call).await?;
+                (data, Some(total))
+            }
+            "ListOperationHistory" => {
+                let (data, total) = self.list_operations(&call).await?;
+                (data, Some(total))
+            }
+            "ReleaseInstance" => (self.release(&call).await?, None),
+            "ModifyCu" | "ModifyNodeNumber" | "ModifyDiskSize" => {
+                (self.modify_group(&call).await?, None)
+            }
+            "RestartInstance" => (self.restart(&call).await?, None),
+            "UpdateInstanceName" => (self.update_name(&call).await?, None),
+            "ChangeResourceGroup" => (self.change_resource_group(&call).await?, None),
+            "TagResources" => (self.retag(&call, false).await?, None),
+            "UnTagResources" => (self.retag(&call, true).await?, None),
+            "DescribeRegions" => (self.describe_regions(), None),
+            "DescribeAvailableZones" => (self.describe_zones(&call.input)?, None),
+            other => return Err(AliError::not_implemented(other)),
+        };
+        Ok(envelope(call.request_id, data, total))
+    }
+}
