@@ -1,1 +1,199 @@
-fn main() {}
+//! The `cloudtwin` command: `serve` runs the server, `accounts` manages tenants.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use cloudtwin_core::Lifecycle;
+use cloudtwin_server::{keys::DEFAULT_ACCOUNT, Config};
+
+#[derive(Parser)]
+#[command(
+    name = "cloudtwin",
+    version,
+    about = "A self-hosted control plane that speaks the Alibaba Cloud and Huawei Cloud APIs"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the server.
+    Serve {
+        /// Address to listen on; port 0 picks a free one.
+        #[arg(long, env = "CLOUDTWIN_LISTEN", default_value = "127.0.0.1:9700")]
+        listen: String,
+        #[command(flatten)]
+        data: DataArgs,
+        /// How long transitions take: instant, realistic, or a delay such as 3s or 500ms.
+        #[arg(long, env = "CLOUDTWIN_LIFECYCLE", default_value = "realistic")]
+        lifecycle: Lifecycle,
+    },
+    /// Manages accounts (tenants) and their access keys.
+    Accounts {
+        #[command(subcommand)]
+        command: AccountsCommand,
+    },
+}
+
+#[derive(clap::Args)]
+struct DataArgs {
+    /// Where state is kept (SQLite database, master key, credentials).
+    #[arg(long, env = "CLOUDTWIN_DATA_DIR", default_value = "cloudtwin-data")]
+    data_dir: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum AccountsCommand {
+    /// Creates an account with a new key pair, printed once as JSON.
+    Create {
+        name: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Lists accounts and their access key ids (never secrets).
+    List {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn init_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CLOUDTWIN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr);
+    if env("CLOUDTWIN_LOG_FORMAT").as_deref() == Some("json") {
+        builder.json().init();
+    } else {
+        builder.compact().init();
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    init_logs();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve {
+            listen,
+            data,
+            lifecycle,
+        } => serve(listen, data.data_dir, lifecycle).await,
+        Command::Accounts { command } => accounts(command).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("cloudtwin: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(listen: String, data_dir: PathBuf, lifecycle: Lifecycle) -> Result<(), String> {
+    let access_key = match (
+        env("CLOUDTWIN_ACCESS_KEY_ID"),
+        env("CLOUDTWIN_ACCESS_KEY_SECRET"),
+    ) {
+        (Some(id), Some(secret)) => Some((id, secret)),
+        (None, None) => None,
+        _ => {
+            return Err(
+                "set both CLOUDTWIN_ACCESS_KEY_ID and CLOUDTWIN_ACCESS_KEY_SECRET, or neither"
+                    .into(),
+            )
+        }
+    };
+    let config = Config {
+        listen,
+        data_dir: data_dir.clone(),
+        lifecycle,
+        master_key: env("CLOUDTWIN_MASTER_KEY"),
+        access_key,
+    };
+    let running = cloudtwin_server::start(config)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut out = std::io::stdout().lock();
+    if let Some(issued) = &running.issued {
+        // Shown once, here; never logged. Also kept in <data-dir>/credentials (0600).
+        let _ = writeln!(
+            out,
+            "created the {DEFAULT_ACCOUNT} account {} with the access key\n  access_key_id:     {}\n  access_key_secret: {}\n(saved in {})",
+            issued.account_id,
+            issued.access_key_id,
+            issued.access_key_secret,
+            data_dir.join("credentials").display()
+        );
+    }
+    let _ = writeln!(out, "listening on http://{}", running.addr);
+    let _ = out.flush();
+    drop(out);
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    running.stop().await;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+async fn accounts(command: AccountsCommand) -> Result<(), String> {
+    let master_key = env("CLOUDTWIN_MASTER_KEY");
+    match command {
+        AccountsCommand::Create { name, data } => {
+            let opened = cloudtwin_server::open(&data.data_dir, master_key.as_deref())
+                .map_err(|e| e.to_string())?;
+            let issued = opened
+                .keyring
+                .create_account(&name, None)
+                .await
+                .map_err(|e| e.to_string())?;
+            let out = serde_json::json!({
+                "account": issued.account,
+                "account_id": issued.account_id,
+                "access_key_id": issued.access_key_id,
+                "access_key_secret": issued.access_key_secret,
+            });
+            println!("{out}");
+        }
+        AccountsCommand::List { data } => {
+            let opened = cloudtwin_server::open(&data.data_dir, master_key.as_deref())
+                .map_err(|e| e.to_string())?;
+            for account in opened.store.accounts().await.map_err(|e| e.to_string())? {
+                let keys = opened
+                    .store
+                    .access_keys(&account.id)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let ids: Vec<_> = keys.into_iter().map(|k| k.id).collect();
+                println!(
+                    "{}",
+                    serde_json::json!({"account": account.name, "account_id": account.id, "domain_id": account.domain_id, "access_key_ids": ids})
+                );
+            }
+        }
+    }
+    Ok(())
+}

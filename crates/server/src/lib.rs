@@ -1,0 +1,256 @@
+//! The cloudtwin server: wiring of store, engine, products and dialects behind one port.
+
+pub mod keys;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use cloudtwin_aliyun::{Gateway, RawRequest, RawResponse};
+use cloudtwin_core::{Clock, IdSource, Lifecycle, RandomIds, SystemClock};
+use cloudtwin_engine::{Engine, Simulated};
+use cloudtwin_products::starrocks::{Catalog, StarRocks};
+use cloudtwin_products::Context;
+use cloudtwin_store::{SqliteStore, Store};
+use serde_json::json;
+use tokio::sync::watch;
+
+use keys::{IssuedKey, KeyError, Keyring};
+
+/// The reserved prefix of cloudtwin's own API.
+pub const ADMIN_PREFIX: &str = "/_cloudtwin";
+const MAX_BODY: usize = 8 * 1024 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: String,
+    pub data_dir: PathBuf,
+    pub lifecycle: Lifecycle,
+    pub master_key: Option<String>,
+    /// The default account's key pair, from the environment.
+    pub access_key: Option<(String, String)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The data directory cannot be created or opened.
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    /// The store could not be opened.
+    #[error(transparent)]
+    Store(#[from] cloudtwin_store::StoreError),
+    /// Keys could not be loaded or created.
+    #[error(transparent)]
+    Keys(#[from] KeyError),
+    /// The listen address is unusable.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: String,
+        source: std::io::Error,
+    },
+}
+
+/// Everything opened from a data directory, for `serve` and the `accounts` commands alike.
+pub struct Opened {
+    pub store: Arc<dyn Store>,
+    pub keyring: Keyring,
+    pub clock: Arc<dyn Clock>,
+    pub ids: Arc<dyn IdSource>,
+}
+
+pub fn open(data_dir: &std::path::Path, master_key: Option<&str>) -> Result<Opened, StartError> {
+    std::fs::create_dir_all(data_dir).map_err(|source| StartError::DataDir {
+        path: data_dir.display().to_string(),
+        source,
+    })?;
+    let ids: Arc<dyn IdSource> = Arc::new(RandomIds);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(data_dir.join("cloudtwin.db"))?);
+    let master_key = Arc::new(keys::load_master_key(data_dir, master_key, ids.as_ref())?);
+    let keyring = Keyring {
+        store: store.clone(),
+        master_key,
+        clock: clock.clone(),
+        ids: ids.clone(),
+    };
+    Ok(Opened {
+        store,
+        keyring,
+        clock,
+        ids,
+    })
+}
+
+struct AppState {
+    aliyun: Gateway,
+}
+
+/// A server that is listening.
+pub struct Running {
+    pub addr: SocketAddr,
+    /// The default account's key pair, when this start created it.
+    pub issued: Option<IssuedKey>,
+    shutdown: watch::Sender<bool>,
+    server: tokio::task::JoinHandle<()>,
+    engine: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops taking requests, lets those under way finish, and stops the workers.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.server.await;
+        let _ = self.engine.await;
+    }
+}
+
+pub async fn start(config: Config) -> Result<Running, StartError> {
+    let opened = open(&config.data_dir, config.master_key.as_deref())?;
+    let env_key = config
+        .access_key
+        .as_ref()
+        .map(|(id, secret)| (id.as_str(), secret.as_str()));
+    let issued = opened.keyring.ensure_default(env_key).await?;
+    if let Some(issued) = &issued {
+        Keyring::save_credentials(&config.data_dir, issued)?;
+    }
+
+    let engine = Engine::new(
+        opened.store.clone(),
+        opened.clock.clone(),
+        config.lifecycle,
+        Arc::new(Simulated),
+        format!("cloudtwin-{}", opened.ids.hex(8)),
+    );
+    let ctx = Context {
+        store: opened.store.clone(),
+        engine: engine.clone(),
+        clock: opened.clock.clone(),
+        ids: opened.ids.clone(),
+        master_key: opened.keyring.master_key.clone(),
+    };
+    let starrocks = Arc::new(StarRocks::new(ctx, Catalog::embedded()));
+    let aliyun = Gateway::new(
+        vec![starrocks],
+        Arc::new(opened.keyring.clone()),
+        opened.clock.clone(),
+        opened.ids.clone(),
+    );
+    let state = Arc::new(AppState { aliyun });
+
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .map_err(|source| StartError::Listen {
+            addr: config.listen.clone(),
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Listen {
+        addr: config.listen.clone(),
+        source,
+    })?;
+    let (shutdown, rx) = watch::channel(false);
+    let engine_task = engine.spawn(rx.clone());
+    let router = Router::new()
+        .route(&format!("{ADMIN_PREFIX}/health"), get(health))
+        .fallback(dispatch)
+        .with_state(state);
+    let mut server_rx = rx;
+    let server = tokio::spawn(async move {
+        let stopped = async move {
+            while !*server_rx.borrow() {
+                if server_rx.changed().await.is_err() {
+                    break;
+                }
+            }
+        };
+        if let Err(e) = axum::serve(listener, router)
+            .with_graceful_shutdown(stopped)
+            .await
+        {
+            tracing::error!(error = %e, "server stopped with an error");
+        }
+    });
+    tracing::info!(%addr, lifecycle = %config.lifecycle, data_dir = %config.data_dir.display(), "cloudtwin started");
+    Ok(Running {
+        addr,
+        issued,
+        shutdown,
+        server,
+        engine: engine_task,
+    })
+}
+
+async fn health() -> impl IntoResponse {
+    axum::Json(json!({"status": "ok"}))
+}
+
+async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let body = match axum::body::to_bytes(body, MAX_BODY).await {
+        Ok(b) => b,
+        Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response(),
+    };
+    let raw = RawRequest {
+        method: parts.method.as_str().to_owned(),
+        path: parts.uri.path().to_owned(),
+        raw_query: parts.uri.query().unwrap_or("").to_owned(),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+        body: body.to_vec(),
+    };
+    let huawei = raw
+        .header("authorization")
+        .is_some_and(|a| a.starts_with("SDK-HMAC-SHA256"))
+        || raw.header("x-auth-token").is_some();
+    if huawei && !Gateway::claims(&raw) {
+        return huawei_not_implemented();
+    }
+    into_response(state.aliyun.handle(raw).await)
+}
+
+/// The Huawei dialect has not been built yet: answer in its envelope, with 501.
+fn huawei_not_implemented() -> Response {
+    let request_id = uuid::Uuid::new_v4().simple().to_string();
+    let body = json!({
+        "error_code": "APIGW.0501",
+        "error_msg": "cloudtwin does not serve the Huawei Cloud API yet",
+        "request_id": request_id,
+    });
+    let mut response = (StatusCode::NOT_IMPLEMENTED, axum::Json(body)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("x-request-id", v);
+    }
+    response
+}
+
+fn into_response(raw: RawResponse) -> Response {
+    let mut response = Response::new(Body::from(raw.body));
+    *response.status_mut() =
+        StatusCode::from_u16(raw.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    for (name, value) in raw.headers {
+        if let (Ok(n), Ok(v)) = (
+            axum::http::HeaderName::try_from(name),
+            HeaderValue::from_str(&value),
+        ) {
+            response.headers_mut().append(n, v);
+        }
+    }
+    response
+}
