@@ -51,7 +51,6 @@ impl AliError {
             "HostId": host,
             "Code": self.code,
             "Message": self.message,
-            "Recommend": format!("https://api.aliyun.com/troubleshoot?q={}", self.code),
         })
     }
 }

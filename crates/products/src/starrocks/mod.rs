@@ -257,11 +257,8 @@ impl StarRocks {
             Value::Null => json!({}),
             other => other.clone(),
         };
-        let req: CreateRequest = serde_json::from_value(body.clone()).map_err(|e| {
-            invalid(format!(
-                "the request body does not match CreateInstanceV1: {e}"
-            ))
-        })?;
+        let req: CreateRequest = serde_path_to_error::deserialize(body.clone())
+            .map_err(|e| invalid(format!("{} has the wrong type: {}", e.path(), e.inner())))?;
         if let Some(map) = body.as_object_mut() {
             map.remove("ClientToken");
             map.remove("clientToken");
