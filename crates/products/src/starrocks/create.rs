@@ -492,9 +492,8 @@ impl CreateRequest {
         let encrypted = self.encrypted.unwrap_or(false);
         let kms_key_id = self.kms_key_id.clone().filter(|s| !s.is_empty());
         if encrypted && kms_key_id.is_none() {
-            return Err(invalid(
-                "KmsKeyId is required when Encrypted is true".to_string(),
-            ));
+            // Required only with encryption: absent is a missing parameter.
+            return Err(AliError::missing("KmsKeyId"));
         }
 
         Ok(ValidCreate {
