@@ -11,6 +11,8 @@ pub enum Product {
 }
 
 impl Product {
+    pub const ALL: &'static [Product] = &[Product::StarRocks];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Product::StarRocks => "starrocks",
@@ -109,7 +111,7 @@ mod tests {
 
     #[test]
     fn product_names_round_trip() {
-        for p in [Product::StarRocks] {
+        for &p in Product::ALL {
             assert_eq!(Product::parse(p.as_str()), Some(p));
         }
     }

@@ -525,3 +525,220 @@ impl CreateRequest {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    fn seed() -> Value {
+        json!({
+            "AdminPassword": "password_example", "AutoRenew": true,
+            "BackendNodeGroups": [{"cu": 8, "diskNumber": 1, "residentNodeNumber": 3, "specType": "standard",
+                "storagePerformanceLevel": "pl1", "storageSize": 100, "zoneId": "cn-hangzhou-i"}],
+            "ClientToken": "123e4567-e89b-12d3-a456-426655440000", "Duration": 1, "Encrypted": false,
+            "FrontendNodeGroups": [{"cu": 8, "diskNumber": 1, "residentNodeNumber": 3, "specType": "standard",
+                "storagePerformanceLevel": "pl1", "storageSize": 100, "zoneId": "cn-hangzhou-i"}],
+            "InstanceName": "c1", "OssAccessingRoleName": "AliyunEMRStarRocksAccessingOSSRole",
+            "PackageType": "official", "PayType": "prePaid", "PricingCycle": "Month", "RegionId": "cn-hangzhou",
+            "ResourceGroupId": "rg-aekzllkih7jqxxx", "RunMode": "shared_data", "Tags": [{"Key": "k1", "Value": "v1"}],
+            "VSwitches": [{"VswId": "vsw-bp19mlh98tm9teyyd****", "ZoneId": "cn-hangzhou-i"}],
+            "Version": "3", "VpcId": "vpc-bp1fll2mci6d7pw8m****", "ZoneId": "cn-hangzhou-i"
+        })
+    }
+
+    fn check(body: Value) -> Result<ValidCreate, AliError> {
+        serde_json::from_value::<CreateRequest>(body)
+            .unwrap()
+            .validate(&Catalog::embedded())
+    }
+
+    fn code_of(change: impl FnOnce(&mut Value)) -> (String, String) {
+        let mut body = seed();
+        change(&mut body);
+        let e = check(body).expect_err("must be refused");
+        assert_eq!(e.status, 400);
+        (e.code, e.message)
+    }
+
+    #[test]
+    fn the_seed_example_is_valid() {
+        let v = check(seed()).unwrap();
+        assert_eq!(v.frontend.len(), 1);
+        assert_eq!(v.backend[0].cu, 8);
+        assert_eq!(v.pricing_cycle.as_deref(), Some("Month"));
+        assert_eq!(v.tags[0].key, "k1");
+    }
+
+    #[test]
+    fn node_groups_default_when_absent() {
+        let mut body = seed();
+        body.as_object_mut().unwrap().remove("BackendNodeGroups");
+        body.as_object_mut().unwrap().remove("FrontendNodeGroups");
+        let v = check(body).unwrap();
+        assert_eq!(
+            (v.frontend.len(), v.backend.len(), v.observer.len()),
+            (1, 1, 0)
+        );
+        assert_eq!(v.frontend[0].zone_id, "cn-hangzhou-i", "the primary zone");
+    }
+
+    #[test]
+    fn every_required_field_is_named() {
+        for field in [
+            "InstanceName",
+            "AdminPassword",
+            "Version",
+            "RunMode",
+            "RegionId",
+            "PackageType",
+            "PayType",
+            "VpcId",
+            "ZoneId",
+        ] {
+            let (code, message) = code_of(|b| {
+                b.as_object_mut().unwrap().remove(field);
+            });
+            assert_eq!(code, "MissingParameter", "{field}");
+            assert!(message.contains(field), "{field}: {message}");
+        }
+    }
+
+    #[test]
+    fn bad_values_are_invalid_params() {
+        type Change = Box<dyn FnOnce(&mut Value)>;
+        let cases: Vec<(&str, Change)> = vec![
+            (
+                "InstanceName",
+                Box::new(|b| b["InstanceName"] = json!("x".repeat(65))),
+            ),
+            (
+                "AdminPassword",
+                Box::new(|b| b["AdminPassword"] = json!("short")),
+            ),
+            (
+                "AdminPassword",
+                Box::new(|b| b["AdminPassword"] = json!("has a space")),
+            ),
+            ("Version", Box::new(|b| b["Version"] = json!("2"))),
+            ("RunMode", Box::new(|b| b["RunMode"] = json!("shared"))),
+            (
+                "Region id",
+                Box::new(|b| b["RegionId"] = json!("cn-nowhere")),
+            ),
+            (
+                "PackageType",
+                Box::new(|b| b["PackageType"] = json!("free")),
+            ),
+            ("PayType", Box::new(|b| b["PayType"] = json!("PrePaid"))),
+            ("VpcId", Box::new(|b| b["VpcId"] = json!("net-1"))),
+            ("ZoneId", Box::new(|b| b["ZoneId"] = json!("cn-beijing-h"))),
+            (
+                "VswId",
+                Box::new(|b| b["VSwitches"][0]["VswId"] = json!("x-1")),
+            ),
+            ("Duration", Box::new(|b| b["Duration"] = json!(10))),
+            (
+                "PricingCycle",
+                Box::new(|b| b["PricingCycle"] = json!("Week")),
+            ),
+            (
+                "BackendNodeGroups.cu",
+                Box::new(|b| b["BackendNodeGroups"][0]["cu"] = json!(7)),
+            ),
+            (
+                "FrontendNodeGroups.cu",
+                Box::new(|b| b["FrontendNodeGroups"][0]["cu"] = json!(96)),
+            ),
+            (
+                "FrontendNodeGroups.residentNodeNumber",
+                Box::new(|b| b["FrontendNodeGroups"][0]["residentNodeNumber"] = json!(2)),
+            ),
+            (
+                "BackendNodeGroups.residentNodeNumber",
+                Box::new(|b| b["BackendNodeGroups"][0]["residentNodeNumber"] = json!(101)),
+            ),
+            (
+                "storageSize",
+                Box::new(|b| b["BackendNodeGroups"][0]["storageSize"] = json!(10)),
+            ),
+            (
+                "storagePerformanceLevel",
+                Box::new(|b| b["FrontendNodeGroups"][0]["storagePerformanceLevel"] = json!("pl2")),
+            ),
+            (
+                "specType",
+                Box::new(|b| b["FrontendNodeGroups"][0]["specType"] = json!("localSSD")),
+            ),
+            (
+                "zoneId",
+                Box::new(|b| b["BackendNodeGroups"][0]["zoneId"] = json!("cn-shanghai-e")),
+            ),
+            (
+                "FrontendNodeGroups",
+                Box::new(|b| b["FrontendNodeGroups"] = json!([{}, {}])),
+            ),
+            (
+                "Tag Key",
+                Box::new(|b| b["Tags"] = json!([{"Key": "aliyun-x", "Value": "v"}])),
+            ),
+            (
+                "20 tags",
+                Box::new(|b| {
+                    b["Tags"] = json!((0..21)
+                        .map(|i| json!({"Key": format!("k{i}")}))
+                        .collect::<Vec<_>>())
+                }),
+            ),
+            (
+                "ResourceGroupId",
+                Box::new(|b| b["ResourceGroupId"] = json!("group-1")),
+            ),
+            (
+                "ClientToken",
+                Box::new(|b| b["ClientToken"] = json!("t".repeat(65))),
+            ),
+        ];
+        for (name, change) in cases {
+            let (code, message) = code_of(change);
+            assert_eq!(code, "InvalidParams", "{name}: {message}");
+            assert!(message.starts_with("Invalid params: ["), "{message}");
+            assert!(message.contains(name), "{name}: {message}");
+        }
+    }
+
+    #[test]
+    fn prepaid_needs_its_period_and_postpaid_does_not() {
+        let (code, message) = code_of(|b| {
+            b.as_object_mut().unwrap().remove("PricingCycle");
+        });
+        assert_eq!(
+            (code.as_str(), message.contains("PricingCycle")),
+            ("MissingParameter", true)
+        );
+        let mut post = seed();
+        post["PayType"] = json!("postPaid");
+        post.as_object_mut().unwrap().remove("PricingCycle");
+        post.as_object_mut().unwrap().remove("Duration");
+        assert_eq!(check(post).unwrap().pricing_cycle, None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn names_of_1_to_64_characters_pass(name in "[a-zA-Z0-9_\\-\\p{Han}]{1,64}") {
+            proptest::prop_assert!(validate_name(&name, "InstanceName").is_ok());
+        }
+
+        #[test]
+        fn longer_names_fail(name in "[a-z]{65,80}") {
+            proptest::prop_assert!(validate_name(&name, "InstanceName").is_err());
+        }
+
+        #[test]
+        fn cu_is_accepted_exactly_from_the_catalog(cu in 0i64..300) {
+            let catalog = Catalog::embedded();
+            let ok = check_cu(&catalog, Component::Backend, cu).is_ok();
+            proptest::prop_assert_eq!(ok, catalog.be_cu.contains(&cu));
+        }
+    }
+}
