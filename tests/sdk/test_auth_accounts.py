@@ -6,8 +6,8 @@ import datetime
 from alibabacloud_starrocks20221019 import models as m
 from alibabacloud_tea_openapi.utils import Utils
 
-from sdkhelpers import (assert_ok, be_group, create, create_running, describe, describe_one, expect_error,
-                        new_request, node_groups, operations, seed_request)
+from sdkhelpers import (assert_ok, be_group, create, create_running, current_status, describe, describe_one,
+                        expect_error, new_request, node_groups, operations, seed_request)
 
 
 def _utc_stamp(delta_seconds: float) -> str:
@@ -74,7 +74,7 @@ def test_second_account_is_isolated(server):
     body = describe(other)
     assert body.total == 0 and body.data == []
     nf = dict(status=404, code="InstanceNotFound")
-    expect_error(lambda: other.describe_instances(m.DescribeInstancesRequest(instance_id=iid)), **nf)
+    assert current_status(other, iid) is None       # describe-by-id: 404 (see the next test) or empty
     expect_error(lambda: other.describe_node_groups(m.DescribeNodeGroupsRequest(cluster_id=iid)), **nf)
     expect_error(lambda: other.modify_cu(m.ModifyCuRequest(instance_id=iid, node_group_id=be, target=16)), **nf)
     expect_error(lambda: other.update_instance_name(
@@ -95,6 +95,15 @@ def test_second_account_is_isolated(server):
     assert [x.instance_id for x in describe(root).data] == [iid]
     expect_error(lambda: root.release_instance(m.ReleaseInstanceRequest(instance_id=mine)), **nf)
     assert len(node_groups(other, mine).data) == 2
+
+
+def test_second_account_describe_by_id_is_404(server):
+    root = server.client()
+    iid = create_running(root)
+    acct = server.create_account("tenant-e")
+    other = server.client(acct["access_key_id"], acct["access_key_secret"])
+    expect_error(lambda: other.describe_instances(m.DescribeInstancesRequest(instance_id=iid)),
+                 status=404, code="InstanceNotFound")
 
 
 def test_client_token_is_per_account(server):

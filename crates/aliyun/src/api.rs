@@ -37,6 +37,8 @@ impl Input {
 pub struct Call<'a> {
     pub caller: &'a Caller,
     pub request_id: &'a str,
+    /// The Host header as received (Havenask takes its region from it).
+    pub host: &'a str,
     pub operation: &'a Operation,
     pub input: Input,
 }

@@ -94,16 +94,23 @@ impl Gateway {
                 elapsed_us = started.elapsed().as_micros() as u64,
                 "answered"
             );
+            let (content_type, bytes) = match xml_root(&req, status) {
+                Some(root) => (
+                    "text/xml;charset=utf-8",
+                    crate::xml::to_xml(&root, &body).into_bytes(),
+                ),
+                None => (
+                    "application/json;charset=utf-8",
+                    serde_json::to_vec(&body).expect("a JSON value always serializes"),
+                ),
+            };
             RawResponse {
                 status,
                 headers: vec![
-                    (
-                        "content-type".into(),
-                        "application/json;charset=utf-8".into(),
-                    ),
+                    ("content-type".into(), content_type.into()),
                     ("x-acs-request-id".into(), request_id.clone()),
                 ],
-                body: serde_json::to_vec(&body).expect("a JSON value always serializes"),
+                body: bytes,
             }
         }
         .instrument(span)
@@ -149,6 +156,7 @@ impl Gateway {
         api.call(Call {
             caller: &caller,
             request_id,
+            host: req.header("host").unwrap_or(""),
             operation,
             input,
         })
@@ -218,6 +226,23 @@ const RPC_PROTOCOL_PARAMS: &[&str] = &[
     "Signature",
     "SecurityToken",
 ];
+
+/// For an RPC v1 call that asked for `Format=XML`: the root element of its answer.
+fn xml_root(req: &RawRequest, status: u16) -> Option<String> {
+    let query: BTreeMap<String, String> = form_pairs(req.raw_query.as_bytes()).collect();
+    let xml = query.contains_key("Signature")
+        && query
+            .get("Format")
+            .is_some_and(|f| f.eq_ignore_ascii_case("xml"));
+    if !xml {
+        return None;
+    }
+    if status >= 400 {
+        return Some("Error".into());
+    }
+    let action = query.get("Action").map(String::as_str).unwrap_or("");
+    Some(format!("{action}Response"))
+}
 
 fn api_not_found(version: &str, action: &str) -> AliError {
     AliError::new(

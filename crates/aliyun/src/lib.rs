@@ -8,6 +8,7 @@ mod error;
 mod gateway;
 mod replay;
 pub mod signature;
+mod xml;
 
 pub use api::{AliyunApi, Call, Input, Operation};
 pub use error::AliError;

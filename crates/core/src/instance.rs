@@ -8,20 +8,32 @@ use serde_json::Value;
 pub enum Product {
     /// Alibaba EMR Serverless StarRocks.
     StarRocks,
+    /// Alibaba OpenSearch Havenask (searchengine 2021-10-25).
+    Havenask,
+    /// Alibaba Openanalytics Spark/Presto (2018-06-19).
+    Openanalytics,
 }
 
 impl Product {
-    pub const ALL: &'static [Product] = &[Product::StarRocks];
+    pub const ALL: &'static [Product] = &[
+        Product::StarRocks,
+        Product::Havenask,
+        Product::Openanalytics,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Product::StarRocks => "starrocks",
+            Product::Havenask => "havenask",
+            Product::Openanalytics => "openanalytics",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "starrocks" => Some(Product::StarRocks),
+            "havenask" => Some(Product::Havenask),
+            "openanalytics" => Some(Product::Openanalytics),
             _ => None,
         }
     }

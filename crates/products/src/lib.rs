@@ -5,6 +5,8 @@ pub mod starrocks;
 
 use std::sync::Arc;
 
+use cloudtwin_aliyun::AliyunApi;
+
 use cloudtwin_core::{Clock, IdSource, MasterKey};
 use cloudtwin_engine::Engine;
 use cloudtwin_store::Store;
@@ -35,4 +37,12 @@ pub const CLIENT_TOKEN_TTL_MS: i64 = 24 * 3600 * 1000;
 /// A stable fingerprint of request parameters: JSON objects serialize with sorted keys.
 pub fn request_hash(params: &serde_json::Value) -> String {
     hex::encode(Sha256::digest(params.to_string().as_bytes()))
+}
+
+/// Every API served over the Alibaba dialect.
+pub fn aliyun_apis(ctx: &Context) -> Vec<Arc<dyn AliyunApi>> {
+    vec![Arc::new(starrocks::StarRocks::new(
+        ctx.clone(),
+        starrocks::Catalog::embedded(),
+    ))]
 }

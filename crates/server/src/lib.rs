@@ -15,7 +15,6 @@ use axum::Router;
 use cloudtwin_aliyun::{Gateway, RawRequest, RawResponse};
 use cloudtwin_core::{Clock, IdSource, Lifecycle, RandomIds, SystemClock};
 use cloudtwin_engine::{Engine, Simulated};
-use cloudtwin_products::starrocks::{Catalog, StarRocks};
 use cloudtwin_products::Context;
 use cloudtwin_store::{SqliteStore, Store};
 use serde_json::json;
@@ -138,9 +137,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         ids: opened.ids.clone(),
         master_key: opened.keyring.master_key.clone(),
     };
-    let starrocks = Arc::new(StarRocks::new(ctx, Catalog::embedded()));
     let aliyun = Gateway::new(
-        vec![starrocks],
+        cloudtwin_products::aliyun_apis(&ctx),
         Arc::new(opened.keyring.clone()),
         opened.clock.clone(),
         opened.ids.clone(),
