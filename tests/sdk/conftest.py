@@ -144,9 +144,10 @@ class Server:
         return self.start()
 
     # ---------------------------------------------------------------- helpers
-    def client(self, ak: str | None = None, sk: str | None = None):
+    def client(self, ak: str | None = None, sk: str | None = None, signature_algorithm: str | None = None):
         """An SDK client for this server; defaults to the root account's keys."""
-        return make_client(self.endpoint, ak or self.access_key_id, sk or self.access_key_secret)
+        return make_client(self.endpoint, ak or self.access_key_id, sk or self.access_key_secret,
+                           signature_algorithm)
 
     def create_account(self, name: str) -> dict:
         """`cloudtwin accounts create NAME --data-dir DIR`: one JSON object on stdout."""

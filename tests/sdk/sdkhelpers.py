@@ -30,9 +30,10 @@ SENT_PASSWORDS: set[str] = {SEED_PASSWORD}
 
 # --------------------------------------------------------------------------- clients
 
-def make_client(endpoint: str, ak: str, sk: str) -> Client:
+def make_client(endpoint: str, ak: str, sk: str, signature_algorithm: str | None = None) -> Client:
     """An SDK client pointed at the emulator (sdk-contract.md §1.1).
 
+    signature_algorithm='v2' selects the legacy ROA HMAC-SHA1 signer (sdk-contract.md §1.4).
     The client records every raw response body the SDK receives (client.raw_responses)
     and asserts that none of them carries an AdminPassword.
     """
@@ -43,17 +44,23 @@ def make_client(endpoint: str, ak: str, sk: str) -> Client:
         protocol="http",
         region_id=REGION,
     )
+    if signature_algorithm:
+        cfg.signature_algorithm = signature_algorithm
     client = Client(cfg)
     client.raw_responses = []
-    orig = client.do_request
 
-    def recording_do_request(params, request, runtime):
-        res = orig(params, request, runtime)
-        client.raw_responses.append((params.action, res.get("body")))
-        assert_no_password(res.get("body"), where=f"{params.action} response body", key_too=True)
-        return res
+    def recording(orig, action_of):
+        def wrapper(*args):
+            res = orig(*args)
+            action = action_of(args)
+            client.raw_responses.append((action, res.get("body")))
+            assert_no_password(res.get("body"), where=f"{action} response body", key_too=True)
+            return res
+        return wrapper
 
-    client.do_request = recording_do_request
+    # ACS3 path: do_request(params, request, runtime); v2 ROA path: do_roarequest(action, ...)
+    client.do_request = recording(client.do_request, lambda a: a[0].action)
+    client.do_roarequest = recording(client.do_roarequest, lambda a: a[0])
     return client
 
 

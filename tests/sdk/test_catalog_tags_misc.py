@@ -148,3 +148,26 @@ UNKNOWN_ID_CALLS = [
 def test_unknown_instance_id_is_404(client, call):
     create(client)          # an instance exists, just not this one
     expect_error(lambda: call(client), status=404, code="InstanceNotFound")
+
+
+def test_tag_overwrites_existing_key(client):
+    iid = create_running(client)
+    _tag(client, iid, k1="v2")
+    assert _tags(client, iid) == [("k1", "v2")]
+
+
+def test_tag_limit_is_20_per_instance(client):
+    iid = create_running(client)                    # already carries k1
+    expect_error(lambda: _tag(client, iid, **{f"x{i}": "v" for i in range(20)}),
+                 status=400, code="InvalidParams", message_names=["20"])
+    assert _tags(client, iid) == [("k1", "v1")]
+    _tag(client, iid, **{f"x{i}": "v" for i in range(19)})
+    assert len(_tags(client, iid)) == 20
+
+
+@pytest.mark.parametrize("key", ["aliyun-x", "acs:x", "", "k" * 129])
+def test_tag_resources_validates_keys(client, key):
+    iid = create_running(client)
+    expect_error(lambda: _tag(client, iid, **{key: "v"}), status=400, code="InvalidParams",
+                 message_names=["Key", "Tag"])
+    assert _tags(client, iid) == [("k1", "v1")]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 
@@ -11,7 +12,7 @@ from alibabacloud_tea_openapi.exceptions import ClientException
 
 from sdkhelpers import (INSTANCE_ID_RE, REGION, SEED_CLIENT_TOKEN, ZONE, all_instance_ids, assert_ok,
                         backend, create, create_running, describe, describe_one, expect_error, frontend,
-                        new_request, node_groups, operations, seed_request, wait_status)
+                        make_client, new_request, node_groups, operations, seed_request, wait_status)
 
 
 def test_seed_create_succeeds_and_reaches_running(client):
@@ -218,3 +219,56 @@ def test_client_token_is_per_token(client):
     a = create(client, client_token=SEED_CLIENT_TOKEN)
     b = create(client, client_token=str(uuid.uuid4()))
     assert a != b
+
+
+def test_concurrent_creates_with_same_token(server):
+    """Eight clients racing with one ClientToken and one body get one instance."""
+    results = []
+
+    def go():
+        try:
+            results.append(server.client().create_instance_v1(seed_request()).body.data.instance_id)
+        except Exception as e:  # noqa: BLE001 - reported below
+            results.append(repr(e))
+
+    threads = [threading.Thread(target=go) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(results)) == 1 and INSTANCE_ID_RE.match(results[0]), results
+    assert describe(server.client()).total == 1
+
+
+@pytest.mark.lifecycle("3s")
+def test_describe_status_filter_sees_creating(client):
+    iid = create(client)
+    assert [d.instance_id for d in describe(client, instance_status="creating").data] == [iid]
+    assert describe(client, instance_status="running").total == 0
+
+
+@pytest.mark.lifecycle("realistic")
+def test_realistic_mode_takes_time(client):
+    iid = create(client)
+    time.sleep(0.5)
+    assert describe_one(client, iid).instance_status == "creating"
+    op = operations(client, iid).data[0]
+    assert op.operation_status == "RUNNING" and 0 <= op.progress < 100, op.to_map()
+
+
+def test_legacy_v2_signature_accepted(server):
+    """Config.signature_algorithm='v2' (ROA HMAC-SHA1, sdk-contract.md §1.4) works too."""
+    client = server.client(signature_algorithm="v2")
+    iid = create_running(client)
+    assert describe_one(client, iid).instance_name == "c1"
+    assert any(a == "CreateInstanceV1" for a, _ in client.raw_responses)
+    bad = server.client(server.access_key_id, server.access_key_secret + "x", signature_algorithm="v2")
+    expect_error(lambda: bad.describe_regions(), status=400, code="SignatureDoesNotMatch")
+
+
+def test_endpoint_with_scheme_in_host_header(server):
+    """endpoint='http://127.0.0.1:PORT' makes the SDK send and sign `host: http://...` (sdk-contract.md §1.1)."""
+    client = make_client("http://" + server.endpoint, server.access_key_id, server.access_key_secret)
+    assert_ok(client.describe_regions())
+    iid = create_running(client)
+    assert describe_one(client, iid).instance_status == "running"

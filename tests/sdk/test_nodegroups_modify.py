@@ -247,3 +247,56 @@ def test_operation_history_is_per_instance(client):
     b = create_running(client, instance_name="b")
     assert [o.instance_id for o in operations(client, a).data] == [a]
     assert [o.instance_id for o in operations(client, b).data] == [b]
+
+
+MODIFY_INVALID = [
+    # id, call(client, iid, fe_id, be_id), names in message
+    ("ModifyCu-BE-not-in-catalog",
+     lambda c, i, fe, be: c.modify_cu(m.ModifyCuRequest(instance_id=i, node_group_id=be, target=12)), ["cu"]),
+    ("ModifyCu-FE-96",
+     lambda c, i, fe, be: c.modify_cu(m.ModifyCuRequest(instance_id=i, node_group_id=fe, target=96)), ["cu"]),
+    ("ModifyNodeNumber-FE-2",
+     lambda c, i, fe, be: c.modify_node_number(m.ModifyNodeNumberRequest(instance_id=i, node_group_id=fe, target=2)),
+     ["residentNodeNumber"]),
+    ("ModifyNodeNumber-BE-101",
+     lambda c, i, fe, be: c.modify_node_number(
+         m.ModifyNodeNumberRequest(instance_id=i, node_group_id=be, target=101)), ["residentNodeNumber"]),
+    ("ModifyNodeNumber-BE-0",
+     lambda c, i, fe, be: c.modify_node_number(m.ModifyNodeNumberRequest(instance_id=i, node_group_id=be, target=0)),
+     ["residentNodeNumber"]),
+    ("ModifyDiskSize-65001",
+     lambda c, i, fe, be: c.modify_disk_size(m.ModifyDiskSizeRequest(instance_id=i, node_group_id=be, target=65001)),
+     ["storageSize"]),
+]
+
+
+@pytest.mark.parametrize("call,names", [x[1:] for x in MODIFY_INVALID], ids=[x[0] for x in MODIFY_INVALID])
+def test_modify_target_validated(client, call, names):
+    """Modify targets obey the same catalog rules as create; a refused modify leaves no trace."""
+    iid = create_running(client)
+    fe, be = fe_group(client, iid), be_group(client, iid)
+    expect_error(lambda: call(client, iid, fe.node_group_id, be.node_group_id), status=400, code="InvalidParams",
+                 message_names=names)
+    assert describe_one(client, iid).instance_status == "running"
+    assert [o.operation_type for o in operations(client, iid).data] == ["CreateInstance"]
+    after = {g.node_group_id: (g.cu, g.resident_node_number, g.storage_size) for g in node_groups(client, iid).data}
+    assert after == {fe.node_group_id: (8, 3, 100), be.node_group_id: (8, 3, 100)}
+
+
+def test_modify_missing_target(client):
+    iid = create_running(client)
+    be = be_group(client, iid).node_group_id
+    expect_error(lambda: client.modify_cu(m.ModifyCuRequest(instance_id=iid, node_group_id=be)),
+                 status=400, code="MissingParameter", message_names=["Target"])
+
+
+def test_modify_unknown_node_group(client):
+    """Not fixed by the contract: the server answers 404 NodeGroupNotFound."""
+    iid = create_running(client)
+    expect_error(lambda: client.modify_cu(m.ModifyCuRequest(instance_id=iid, node_group_id="ng-nope", target=16)),
+                 status=404, code="NodeGroupNotFound")
+    other = create_running(client, instance_name="other")
+    foreign = be_group(client, other).node_group_id
+    expect_error(lambda: client.modify_cu(m.ModifyCuRequest(instance_id=iid, node_group_id=foreign, target=16)),
+                 status=404, code="NodeGroupNotFound")
+    assert be_group(client, other).cu == 8

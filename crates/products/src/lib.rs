@@ -1,15 +1,16 @@
 //! The products: each maps its API's typed requests onto the core domain and back
 //! into that product's exact response shapes, status strings and error codes.
 
+pub mod params;
 pub mod starrocks;
 
 use std::sync::Arc;
 
 use cloudtwin_aliyun::AliyunApi;
-
-use cloudtwin_core::{Clock, IdSource, MasterKey};
+use cloudtwin_core::{Clock, IdSource, Instance, JobOutcome, MasterKey, Product, TransitionKind};
 use cloudtwin_engine::Engine;
-use cloudtwin_store::Store;
+use cloudtwin_store::{Mutation, Store, StoreError};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 /// What every product service works with.
@@ -22,7 +23,83 @@ pub struct Context {
     pub master_key: Arc<MasterKey>,
 }
 
+/// A change that puts an instance through a transitional status; its job brings the
+/// instance to `outcome` when it succeeds.
+pub struct Transition {
+    /// The operation's name, as the product's history shows it.
+    pub operation: &'static str,
+    pub kind: TransitionKind,
+    /// What the instance shows while the job runs.
+    pub status: String,
+    pub doc_during: Value,
+    pub outcome: JobOutcome,
+}
+
+/// How a product words the failures [`Context::mutate`] can meet.
+pub struct Errors<E> {
+    pub not_found: fn(&str) -> E,
+    pub store: fn(StoreError) -> E,
+}
+
+/// How often a write is retried when another one got there first.
+pub const WRITE_RETRIES: usize = 8;
+
 impl Context {
+    /// A live (not released) instance of the account and product.
+    pub async fn live_instance(
+        &self,
+        account_id: &str,
+        product: Product,
+        id: &str,
+    ) -> Result<Option<Instance>, StoreError> {
+        Ok(self
+            .store
+            .instance(account_id, id)
+            .await?
+            .filter(|i| !i.deleted && i.product == product))
+    }
+
+    /// Reads, changes and writes an instance, again if someone else wrote meanwhile.
+    /// `change` may answer a transition, whose job is committed with the change.
+    pub async fn mutate<T, E>(
+        &self,
+        account_id: &str,
+        product: Product,
+        id: &str,
+        errors: &Errors<E>,
+        mut change: impl FnMut(&mut Instance) -> Result<(T, Option<Transition>), E>,
+    ) -> Result<T, E> {
+        for _ in 0..WRITE_RETRIES {
+            let mut instance = self
+                .live_instance(account_id, product, id)
+                .await
+                .map_err(errors.store)?
+                .ok_or_else(|| (errors.not_found)(id))?;
+            let (answer, transition) = change(&mut instance)?;
+            instance.updated_ms = self.clock.now_ms();
+            let job = transition.map(|t| {
+                instance.status = t.status;
+                instance.doc = t.doc_during;
+                let job_id = format!("op-{}", self.ids.hex(16));
+                self.engine
+                    .job(job_id, &instance, t.operation, t.kind, t.outcome)
+            });
+            let mut batch = vec![Mutation::UpdateInstance(instance)];
+            batch.extend(job.map(Mutation::PutJob));
+            match self.store.commit(batch).await {
+                Ok(()) => {
+                    self.engine.notify();
+                    return Ok(answer);
+                }
+                Err(StoreError::Conflict(_)) => continue,
+                Err(e) => return Err((errors.store)(e)),
+            }
+        }
+        Err((errors.store)(StoreError::Conflict(format!(
+            "instance {id} kept changing under concurrent requests"
+        ))))
+    }
+
     /// Encrypts a secret (an admin password) for storage.
     pub fn seal(&self, secret: &str) -> String {
         let mut nonce = [0u8; 12];

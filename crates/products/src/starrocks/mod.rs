@@ -18,7 +18,8 @@ pub use catalog::Catalog;
 use create::{check_cu, check_node_number, check_storage_size, Component, CreateRequest, TagSpec};
 use model::{instance_view, node_group_view, Doc, NodeGroup, VSwitch};
 
-use crate::{request_hash, Context, CLIENT_TOKEN_TTL_MS};
+use crate::params::{self, required, text, Page};
+use crate::{request_hash, Context, Errors, Transition, CLIENT_TOKEN_TTL_MS, WRITE_RETRIES};
 
 pub const VERSION: &str = "2022-10-19";
 const CREATE_ACTION: &str = "CreateInstanceV1";
@@ -33,7 +34,6 @@ const TRANSITIONAL: &[&str] = &[
     "restarting",
     "deleting",
 ];
-const WRITE_RETRIES: usize = 8;
 
 /// The product's "bad value" error, in the form its API uses.
 pub(crate) fn invalid(detail: String) -> AliError {
@@ -81,94 +81,28 @@ fn envelope(request_id: &str, data: Value, total: Option<usize>) -> Value {
     body
 }
 
-fn text<'a>(input: &'a Input, name: &str) -> Option<&'a str> {
-    input.query(name).filter(|s| !s.is_empty())
-}
-
-fn required<'a>(input: &'a Input, name: &str) -> Result<&'a str, AliError> {
-    text(input, name).ok_or_else(|| AliError::missing(name))
-}
-
 fn int(input: &Input, name: &str) -> Result<Option<i64>, AliError> {
-    text(input, name)
-        .map(|s| {
-            s.parse::<i64>()
-                .map_err(|_| invalid(format!("{name} must be an integer, got {s:?}")))
-        })
-        .transpose()
+    params::int(input, name, invalid)
 }
 
 fn flag(input: &Input, name: &str) -> Result<Option<bool>, AliError> {
-    text(input, name)
-        .map(|s| match s.to_ascii_lowercase().as_str() {
-            "true" => Ok(true),
-            "false" => Ok(false),
-            _ => Err(invalid(format!("{name} must be true or false, got {s:?}"))),
-        })
-        .transpose()
+    params::flag(input, name, invalid)
 }
 
-/// A query parameter the SDK sends as a JSON-encoded array.
 fn json_list<T: serde::de::DeserializeOwned>(
     input: &Input,
     name: &str,
 ) -> Result<Option<Vec<T>>, AliError> {
-    text(input, name)
-        .map(|s| {
-            serde_json::from_str::<Vec<T>>(s)
-                .map_err(|e| invalid(format!("{name} must be a JSON array: {e}")))
-        })
-        .transpose()
+    params::json_list(input, name, invalid)
 }
 
-struct Page {
-    number: usize,
-    size: usize,
-}
-
-impl Page {
-    fn from(input: &Input) -> Result<Page, AliError> {
-        let number = int(input, "PageNumber")?.unwrap_or(1);
-        let size = int(input, "PageSize")?.unwrap_or(10);
-        if number < 1 {
-            return Err(invalid(format!(
-                "PageNumber must be at least 1, got {number}"
-            )));
-        }
-        if !(1..=100).contains(&size) {
-            return Err(invalid(format!(
-                "PageSize must be between 1 and 100, got {size}"
-            )));
-        }
-        Ok(Page {
-            number: number as usize,
-            size: size as usize,
-        })
-    }
-
-    fn slice<T>(&self, items: Vec<T>) -> Vec<T> {
-        items
-            .into_iter()
-            .skip((self.number - 1) * self.size)
-            .take(self.size)
-            .collect()
-    }
+fn page(input: &Input) -> Result<Page, AliError> {
+    Page::read(input, ("PageNumber", "PageSize"), 10, 100, invalid)
 }
 
 pub struct StarRocks {
     ctx: Context,
     catalog: Catalog,
-}
-
-/// A change that puts the instance through a transitional status and back.
-struct Transition {
-    operation: &'static str,
-    kind: TransitionKind,
-    /// What the instance shows while the job runs.
-    status: String,
-    doc_during: Doc,
-    /// What it becomes when the job succeeds.
-    outcome: JobOutcome,
 }
 
 impl StarRocks {
@@ -196,60 +130,37 @@ impl StarRocks {
     async fn load(&self, caller: &Caller, id: &str) -> Result<(Instance, Doc), AliError> {
         let instance = self
             .ctx
-            .store
-            .instance(&caller.account_id, id)
+            .live_instance(&caller.account_id, Product::StarRocks, id)
             .await
             .map_err(store_error)?
-            .filter(|i| !i.deleted && i.product == Product::StarRocks)
             .ok_or_else(|| not_found(id))?;
         let doc = Doc::from_instance(&instance).map_err(AliError::internal)?;
         Ok((instance, doc))
     }
 
-    /// Reads, changes and writes an instance, again if someone else wrote meanwhile.
-    /// `change` may answer a transition, whose job is committed with the change.
+    /// [`Context::mutate`] with StarRocks' errors and its document decoded.
     async fn mutate<T>(
         &self,
         caller: &Caller,
         id: &str,
         mut change: impl FnMut(&mut Instance, &Doc) -> Result<(T, Option<Transition>), AliError>,
     ) -> Result<T, AliError> {
-        for _ in 0..WRITE_RETRIES {
-            let (mut instance, doc) = self.load(caller, id).await?;
-            let (answer, transition) = change(&mut instance, &doc)?;
-            instance.updated_ms = self.ctx.clock.now_ms();
-            let mut batch = Vec::new();
-            let mut job = None;
-            if let Some(t) = transition {
-                instance.status = t.status;
-                instance.doc = t.doc_during.to_value();
-                let j = self.ctx.engine.job(
-                    self.new_id("op-"),
-                    &instance,
-                    t.operation,
-                    t.kind,
-                    t.outcome,
-                );
-                job = Some(j);
-            }
-            batch.push(Mutation::UpdateInstance(instance));
-            if let Some(j) = job {
-                batch.push(Mutation::PutJob(j));
-            }
-            match self.ctx.store.commit(batch).await {
-                Ok(()) => {
-                    self.ctx.engine.notify();
-                    return Ok(answer);
-                }
-                Err(StoreError::Conflict(_)) => continue,
-                Err(e) => return Err(store_error(e)),
-            }
-        }
-        Err(AliError::new(
-            409,
-            "OperationConflict",
-            format!("The instance {id} is being changed by another request; try again."),
-        ))
+        let errors = Errors {
+            not_found,
+            store: store_error,
+        };
+        self.ctx
+            .mutate(
+                &caller.account_id,
+                Product::StarRocks,
+                id,
+                &errors,
+                |instance| {
+                    let doc = Doc::from_instance(instance).map_err(AliError::internal)?;
+                    change(instance, &doc)
+                },
+            )
+            .await
     }
 
     async fn create(&self, call: &Call<'_>) -> Result<Value, AliError> {
@@ -433,7 +344,7 @@ impl StarRocks {
 
     async fn describe_instances(&self, call: &Call<'_>) -> Result<(Value, usize), AliError> {
         let input = &call.input;
-        let page = Page::from(input)?;
+        let page = page(input)?;
         let tags: Vec<TagSpec> = json_list(input, "Tag")?.unwrap_or_default();
         let wanted: Vec<Tag> = tags
             .into_iter()
@@ -481,7 +392,7 @@ impl StarRocks {
         let id = text(input, "ClusterId")
             .or_else(|| field("instanceId"))
             .ok_or_else(|| AliError::missing("ClusterId"))?;
-        let page = Page::from(input)?;
+        let page = page(input)?;
         let (instance, doc) = self.load(call.caller, id).await?;
         let ids: Vec<&str> = body
             .get("nodeGroupIds")
@@ -569,7 +480,7 @@ impl StarRocks {
                 operation: action_name(action),
                 kind: TransitionKind::Change,
                 status: if target > current { up } else { down }.into(),
-                doc_during: during,
+                doc_during: during.to_value(),
                 outcome: JobOutcome {
                     status: "running".into(),
                     doc: Some(after.to_value()),
@@ -594,7 +505,7 @@ impl StarRocks {
                     operation: "RestartInstance",
                     kind: TransitionKind::Change,
                     status: "restarting".into(),
-                    doc_during: doc.with_group_status("RESTARTING"),
+                    doc_during: doc.with_group_status("RESTARTING").to_value(),
                     outcome: JobOutcome {
                         status: "running".into(),
                         doc: Some(doc.to_value()),
@@ -629,7 +540,7 @@ impl StarRocks {
                     operation: "ReleaseInstance",
                     kind: TransitionKind::Delete,
                     status: "deleting".into(),
-                    doc_during: doc.with_group_status("DELETING"),
+                    doc_during: doc.with_group_status("DELETING").to_value(),
                     outcome: JobOutcome {
                         status: "deleted".into(),
                         doc: Some(doc.with_group_status("DELETED").to_value()),
@@ -673,7 +584,7 @@ impl StarRocks {
     async fn list_operations(&self, call: &Call<'_>) -> Result<(Value, usize), AliError> {
         let input = &call.input;
         let id = required(input, "InstanceId")?;
-        let page = Page::from(input)?;
+        let page = page(input)?;
         let exists = self
             .ctx
             .store
