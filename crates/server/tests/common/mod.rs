@@ -42,6 +42,8 @@ pub async fn start(lifecycle: Lifecycle) -> TestServer {
 /// One request, as the SDK would build it, with knobs to break it.
 pub struct Req {
     pub method: &'static str,
+    /// `x-acs-version`; StarRocks' unless changed.
+    pub version: &'static str,
     pub action: &'static str,
     pub path: &'static str,
     pub query: String,
@@ -70,6 +72,7 @@ impl Req {
     pub fn new(action: &'static str, path: &'static str) -> Self {
         Req {
             method: "POST",
+            version: VERSION,
             action,
             path,
             query: String::new(),
@@ -81,6 +84,16 @@ impl Req {
             sign: true,
             tamper_body_after_signing: false,
         }
+    }
+
+    pub fn version(mut self, version: &'static str) -> Self {
+        self.version = version;
+        self
+    }
+
+    pub fn method(mut self, method: &'static str) -> Self {
+        self.method = method;
+        self
     }
 
     pub fn query(mut self, q: &str) -> Self {
@@ -104,7 +117,7 @@ impl Req {
         let body = self.body.clone().unwrap_or_default();
         let mut headers: Vec<(String, String)> = vec![
             ("host".into(), host.clone()),
-            ("x-acs-version".into(), VERSION.into()),
+            ("x-acs-version".into(), self.version.into()),
             ("x-acs-action".into(), self.action.into()),
             ("x-acs-date".into(), self.date.clone()),
             ("x-acs-signature-nonce".into(), self.nonce.clone()),
