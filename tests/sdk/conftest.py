@@ -98,7 +98,8 @@ class Server:
                 raise RuntimeError(f"cloudtwin exited with {self.proc.returncode} before listening:\n{self.logs()}")
             if time.monotonic() > deadline:
                 self.kill()
-                raise RuntimeError(f"no 'listening on http://HOST:PORT' on stdout within {START_TIMEOUT}s:\n{self.logs()}")
+                raise RuntimeError(f"no 'listening on http://HOST:PORT' on stdout within {START_TIMEOUT}s:\n"
+                                   f"{self.logs()}")
             time.sleep(0.02)
         self.host, self.port = match.group(1), int(match.group(2))
         self._wait_healthy(deadline)

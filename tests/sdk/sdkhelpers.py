@@ -168,8 +168,8 @@ def assert_ok(resp) -> None:
 def expect_error(fn, *, status: int, code: str, exc=None, message_names=None):
     """Call fn(), which must raise the SDK exception for HTTP `status` with `code`.
 
-    message_names: strings of which at least one must appear (case-insensitive) in the
-    server's Message. Returns the exception."""
+    message_names: names of which at least one must appear (case-insensitive) in the server's
+    Message; a tuple entry means all of its parts must appear. Returns the exception."""
     if exc is None:
         exc = ClientException if 400 <= status < 500 else ServerException
     with pytest.raises(Exception) as ei:
@@ -186,7 +186,12 @@ def expect_error(fn, *, status: int, code: str, exc=None, message_names=None):
     assert server_message, f"empty Message: {detail}"
     if message_names:
         low = server_message.lower()
-        assert any(n.lower() in low for n in message_names), (
+
+        def named(n):
+            parts = n if isinstance(n, tuple) else (n,)
+            return all(p.lower() in low for p in parts)
+
+        assert any(named(n) for n in message_names), (
             f"message {server_message!r} names none of {message_names}")
     assert_no_password(data, where="error body", key_too=False)
     return e

@@ -124,7 +124,6 @@ def test_other_operations_not_implemented(client, call):
 
 
 UNKNOWN_ID_CALLS = [
-    ("DescribeInstances", lambda c: c.describe_instances(m.DescribeInstancesRequest(instance_id=UNKNOWN_ID))),
     ("DescribeNodeGroups", lambda c: c.describe_node_groups(m.DescribeNodeGroupsRequest(cluster_id=UNKNOWN_ID))),
     ("ModifyCu", lambda c: c.modify_cu(m.ModifyCuRequest(instance_id=UNKNOWN_ID, node_group_id="ng-x", target=16))),
     ("ModifyNodeNumber", lambda c: c.modify_node_number(

@@ -169,9 +169,12 @@ def test_release_twice_while_deleting(client):
                  status=404, code="InstanceNotFound")
 
 
-def test_describe_unknown_instance_id_is_404(client):
-    expect_error(lambda: describe(client, instance_id="c-0123456789abcdef"),
-                 status=404, code="InstanceNotFound")
+def test_describe_unknown_instance_id_is_empty(client):
+    """DescribeInstances is a filtered list: an unknown id matches nothing (Terraform reads
+    an empty Data as not found, client-flows B.1)."""
+    create(client)
+    body = describe(client, instance_id="c-0123456789abcdef")
+    assert body.total == 0 and body.data == []
 
 
 def test_admin_password_never_returned(client):

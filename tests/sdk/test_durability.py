@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from alibabacloud_starrocks20221019 import models as m
 
-from sdkhelpers import (assert_ok, be_group, create, create_running, describe, describe_one, new_request,
+from sdkhelpers import (assert_ok, be_group, create_running, describe, describe_one, new_request,
                         operations, seed_request, wait_status)
 
 
