@@ -18,4 +18,4 @@ if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; 
 fi
 
 echo "== conformance through the official SDKs"
-CLOUDTWIN_BIN="$PWD/target/debug/cloudtwin" "$venv/bin/python" -m pytest tests/sdk -q -p no:cacheprovider "$@"
+CLOUDTWIN_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/cloudtwin" "$venv/bin/python" -m pytest tests/sdk -q -p no:cacheprovider "$@"

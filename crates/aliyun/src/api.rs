@@ -13,7 +13,7 @@ use crate::AliError;
 pub struct Operation {
     pub action: &'static str,
     pub method: &'static str,
-    /// The SDK's pathname (`/` for RPC-style APIs).
+    /// The SDK's pathname (`/` for RPC-style APIs); `{name}` segments are path parameters.
     pub path: &'static str,
 }
 
@@ -40,7 +40,16 @@ pub struct Call<'a> {
     /// The Host header as received (Havenask takes its region from it).
     pub host: &'a str,
     pub operation: &'a Operation,
+    /// The path parameters, decoded, named as in the operation's `{name}` segments.
+    pub path_params: BTreeMap<String, String>,
     pub input: Input,
+}
+
+impl Call<'_> {
+    /// A path parameter by the name its operation's template gives it.
+    pub fn path_param(&self, name: &str) -> Option<&str> {
+        self.path_params.get(name).map(String::as_str)
+    }
 }
 
 #[async_trait]

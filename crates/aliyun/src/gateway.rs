@@ -143,9 +143,13 @@ impl Gateway {
             .iter()
             .find(|o| o.action == action)
             .ok_or_else(|| api_not_found(&version, &action))?;
-        // ROA calls must come on the SDK's own method and path; RPC calls all go to "/".
-        if operation.path != "/" && (operation.path != req.path || operation.method != req.method) {
-            return Err(api_not_found(&version, &action));
+        // ROA calls must come on the SDK's own method and path (a template whose `{name}`
+        // segments take the path parameters); RPC calls all go to "/".
+        let mut path_params = BTreeMap::new();
+        if operation.path != "/" {
+            path_params = match_path(operation.path, &req.path)
+                .filter(|_| operation.method == req.method)
+                .ok_or_else(|| api_not_found(&version, &action))?;
         }
         let caller = self.authenticate(req).await?;
         if operation.path == "/" {
@@ -158,6 +162,7 @@ impl Gateway {
             request_id,
             host: req.header("host").unwrap_or(""),
             operation,
+            path_params,
             input,
         })
         .await
@@ -226,6 +231,50 @@ const RPC_PROTOCOL_PARAMS: &[&str] = &[
     "Signature",
     "SecurityToken",
 ];
+
+/// Matches a request path against an operation's path template: literal segments must be
+/// equal, each `{name}` segment takes one non-empty segment, percent-decoded (the SDKs
+/// percent-encode path parameters). Answers the parameters by name, or `None`.
+fn match_path(template: &str, path: &str) -> Option<BTreeMap<String, String>> {
+    let mut params = BTreeMap::new();
+    let mut wanted = template.split('/');
+    let mut given = path.split('/');
+    loop {
+        match (wanted.next(), given.next()) {
+            (None, None) => return Some(params),
+            (Some(w), Some(g)) => {
+                if let Some(name) = w.strip_prefix('{').and_then(|n| n.strip_suffix('}')) {
+                    let value = percent_decode(g)?;
+                    if value.is_empty() {
+                        return None;
+                    }
+                    params.insert(name.to_owned(), value);
+                } else if w != g {
+                    return None;
+                }
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// `%XX` escapes of a path segment, decoded; `+` stays a plus. `None` when malformed or not UTF-8.
+fn percent_decode(segment: &str) -> Option<String> {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
 
 /// For an RPC v1 call that asked for `Format=XML`: the root element of its answer.
 fn xml_root(req: &RawRequest, status: u16) -> Option<String> {
@@ -316,4 +365,84 @@ fn route_keys(req: &RawRequest, input: &Input) -> Result<(String, String), AliEr
     let version = pick("x-acs-version", "Version").ok_or_else(|| AliError::missing("Version"))?;
     let action = pick("x-acs-action", "Action").ok_or_else(|| AliError::missing("Action"))?;
     Ok((version.to_owned(), action.to_owned()))
+}
+
+#[cfg(test)]
+mod path_template_tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn literal_paths_match_only_themselves() {
+        assert_eq!(
+            match_path("/webapi/cluster/createV1", "/webapi/cluster/createV1"),
+            Some(BTreeMap::new())
+        );
+        assert_eq!(
+            match_path("/webapi/cluster/createV1", "/webapi/cluster/create"),
+            None
+        );
+        assert_eq!(
+            match_path("/openapi/ha3/instances", "/openapi/ha3/instances/"),
+            None
+        );
+        assert_eq!(match_path("/", "/"), Some(BTreeMap::new()));
+    }
+
+    #[test]
+    fn templates_take_their_segments() {
+        assert_eq!(
+            match_path(
+                "/openapi/ha3/instances/{instanceId}",
+                "/openapi/ha3/instances/ha-cn-2r42ppr7901"
+            ),
+            Some(params(&[("instanceId", "ha-cn-2r42ppr7901")]))
+        );
+        assert_eq!(
+            match_path(
+                "/openapi/ha3/instances/{instanceId}/indexes/{indexName}/versions/{versionName}/file",
+                "/openapi/ha3/instances/ha-1/indexes/idx/versions/v%201/file"
+            ),
+            Some(params(&[("instanceId", "ha-1"), ("indexName", "idx"), ("versionName", "v 1")]))
+        );
+        // The SDK's DaraURL.percent_encode escapes '/' too: still one segment.
+        assert_eq!(
+            match_path("/a/{x}", "/a/b%2Fc+d"),
+            Some(params(&[("x", "b/c+d")]))
+        );
+    }
+
+    #[test]
+    fn templates_refuse_other_shapes() {
+        let t = "/openapi/ha3/instances/{instanceId}";
+        assert_eq!(match_path(t, "/openapi/ha3/instances"), None);
+        assert_eq!(
+            match_path(t, "/openapi/ha3/instances/"),
+            None,
+            "empty parameter"
+        );
+        assert_eq!(match_path(t, "/openapi/ha3/instances/a/specs"), None);
+        assert_eq!(match_path(t, "/openapi/ha3/clusters/a"), None);
+        assert_eq!(
+            match_path(t, "/openapi/ha3/instances/%zz"),
+            None,
+            "bad escape"
+        );
+        assert_eq!(
+            match_path(t, "/openapi/ha3/instances/%ff"),
+            None,
+            "not UTF-8"
+        );
+        assert_eq!(
+            match_path(t, "/openapi/ha3/instances/%4"),
+            None,
+            "short escape"
+        );
+    }
 }

@@ -12,6 +12,12 @@ pub enum Product {
     Havenask,
     /// Alibaba Openanalytics Spark/Presto (2018-06-19).
     Openanalytics,
+    /// Huawei TaurusDB (GaussDB for MySQL), the parent of HTAP StarRocks.
+    TaurusDb,
+    /// Huawei TaurusDB HTAP StarRocks.
+    HtapStarRocks,
+    /// Huawei DMS for RocketMQ.
+    RocketMq,
 }
 
 impl Product {
@@ -26,6 +32,9 @@ impl Product {
             Product::StarRocks => "starrocks",
             Product::Havenask => "havenask",
             Product::Openanalytics => "openanalytics",
+            Product::TaurusDb => "taurusdb",
+            Product::HtapStarRocks => "htap-starrocks",
+            Product::RocketMq => "rocketmq",
         }
     }
 
@@ -34,6 +43,9 @@ impl Product {
             "starrocks" => Some(Product::StarRocks),
             "havenask" => Some(Product::Havenask),
             "openanalytics" => Some(Product::Openanalytics),
+            "taurusdb" => Some(Product::TaurusDb),
+            "htap-starrocks" => Some(Product::HtapStarRocks),
+            "rocketmq" => Some(Product::RocketMq),
             _ => None,
         }
     }

@@ -1,8 +1,15 @@
 //! The products: each maps its API's typed requests onto the core domain and back
 //! into that product's exact response shapes, status strings and error codes.
 
+pub mod havenask;
+pub mod iam;
+pub mod location;
+pub mod openanalytics;
 pub mod params;
+pub mod rocketmq;
 pub mod starrocks;
+pub mod sts;
+pub mod taurusdb;
 
 use std::sync::Arc;
 
@@ -118,8 +125,35 @@ pub fn request_hash(params: &serde_json::Value) -> String {
 
 /// Every API served over the Alibaba dialect.
 pub fn aliyun_apis(ctx: &Context) -> Vec<Arc<dyn AliyunApi>> {
-    vec![Arc::new(starrocks::StarRocks::new(
-        ctx.clone(),
-        starrocks::Catalog::embedded(),
-    ))]
+    vec![
+        Arc::new(starrocks::StarRocks::new(
+            ctx.clone(),
+            starrocks::Catalog::embedded(),
+        )),
+        Arc::new(openanalytics::Openanalytics::new(
+            ctx.clone(),
+            openanalytics::Catalog::embedded(),
+        )),
+        Arc::new(location::Location::new()),
+        Arc::new(sts::Sts::new()),
+        Arc::new(havenask::Havenask::new(
+            ctx.clone(),
+            havenask::Catalog::embedded(),
+        )),
+    ]
+}
+
+/// Every API served over the Huawei dialect.
+pub fn huawei_apis(ctx: &Context) -> Vec<Arc<dyn cloudtwin_huawei::HuaweiApi>> {
+    vec![
+        Arc::new(iam::Iam::new(ctx.clone())),
+        Arc::new(rocketmq::RocketMq::new(
+            ctx.clone(),
+            rocketmq::Catalog::embedded(),
+        )),
+        Arc::new(taurusdb::TaurusDb::new(
+            ctx.clone(),
+            taurusdb::Catalog::embedded(),
+        )),
+    ]
 }

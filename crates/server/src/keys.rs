@@ -8,7 +8,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use cloudtwin_core::ids::ALNUM;
 use cloudtwin_core::{AccessKey, Account, Clock, IdSource, KeyResolver, MasterKey, ResolvedKey};
-use cloudtwin_store::{Mutation, Store, StoreError};
+use cloudtwin_store::{IamPassword, Mutation, Store, StoreError};
 use serde::Serialize;
 
 pub const DEFAULT_ACCOUNT: &str = "default";
@@ -27,6 +27,12 @@ pub enum KeyError {
     /// A name that cannot be an account's.
     #[error("invalid account name {0:?}: use 1 to 64 letters, digits, '-', '_' or '.'")]
     BadName(String),
+    /// No account has that name.
+    #[error("no account is named {0:?}")]
+    NoSuchAccount(String),
+    /// A password that cannot be an IAM user's.
+    #[error("the password must be 8 to 128 characters long (one line)")]
+    BadPassword,
     /// Writing the credentials file failed.
     #[error("cannot write {path}: {source}")]
     Io {
@@ -196,6 +202,31 @@ impl Keyring {
             account_id: key.account_id,
             secret,
         }))
+    }
+
+    /// Sets the password of the account's Huawei IAM user (user and domain are both named
+    /// like the account). Only a salted PBKDF2-HMAC-SHA256 hash is stored.
+    pub async fn set_password(&self, name: &str, password: &str) -> Result<(), KeyError> {
+        let length = password.chars().count();
+        if !(8..=128).contains(&length) || password.contains(['\n', '\r']) {
+            return Err(KeyError::BadPassword);
+        }
+        let account = self
+            .store
+            .account_by_name(name)
+            .await?
+            .ok_or_else(|| KeyError::NoSuchAccount(name.to_owned()))?;
+        let mut salt = [0u8; 16];
+        self.ids.fill(&mut salt);
+        let hash = cloudtwin_huawei::password::hash_password(password, salt);
+        self.store
+            .commit(vec![Mutation::PutIamPassword(IamPassword {
+                account_id: account.id,
+                hash,
+                updated_ms: self.clock.now_ms(),
+            })])
+            .await?;
+        Ok(())
     }
 
     /// Writes the default key pair beside the data, readable by its owner only.

@@ -15,6 +15,7 @@ use axum::Router;
 use cloudtwin_aliyun::{Gateway, RawRequest, RawResponse};
 use cloudtwin_core::{Clock, IdSource, Lifecycle, RandomIds, SystemClock};
 use cloudtwin_engine::{Engine, Simulated};
+use cloudtwin_huawei::Gateway as HuaweiGateway;
 use cloudtwin_products::Context;
 use cloudtwin_store::{SqliteStore, Store};
 use serde_json::json;
@@ -91,6 +92,7 @@ pub fn open(data_dir: &std::path::Path, master_key: Option<&str>) -> Result<Open
 
 struct AppState {
     aliyun: Gateway,
+    huawei: HuaweiGateway,
 }
 
 /// A server that is listening.
@@ -143,7 +145,15 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         opened.clock.clone(),
         opened.ids.clone(),
     );
-    let state = Arc::new(AppState { aliyun });
+    let huawei = HuaweiGateway::new(
+        cloudtwin_products::huawei_apis(&ctx),
+        Arc::new(opened.keyring.clone()),
+        opened.clock.clone(),
+        opened.ids.clone(),
+        cloudtwin_huawei::TokenKey::derive(&opened.keyring.master_key),
+        cloudtwin_huawei::Regions::embedded(),
+    );
+    let state = Arc::new(AppState { aliyun, huawei });
 
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
@@ -213,29 +223,34 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
             .collect(),
         body: body.to_vec(),
     };
-    let huawei = raw
-        .header("authorization")
-        .is_some_and(|a| a.starts_with("SDK-HMAC-SHA256"))
-        || raw.header("x-auth-token").is_some();
-    if huawei && !Gateway::claims(&raw) {
-        return huawei_not_implemented();
+    // Alibaba's markers win; then Huawei's (SDK-HMAC-SHA256, X-Auth-Token, X-Sdk-Date, or an
+    // unsigned call to a public Huawei route such as POST /v3/auth/tokens).
+    if Gateway::claims(&raw) {
+        return into_response(state.aliyun.handle(raw).await);
     }
+    let hw = cloudtwin_huawei::RawRequest {
+        method: raw.method,
+        path: raw.path,
+        raw_query: raw.raw_query,
+        headers: raw.headers,
+        body: raw.body,
+    };
+    if state.huawei.claims(&hw) {
+        let r = state.huawei.handle(hw).await;
+        return into_response(RawResponse {
+            status: r.status,
+            headers: r.headers,
+            body: r.body,
+        });
+    }
+    let raw = RawRequest {
+        method: hw.method,
+        path: hw.path,
+        raw_query: hw.raw_query,
+        headers: hw.headers,
+        body: hw.body,
+    };
     into_response(state.aliyun.handle(raw).await)
-}
-
-/// The Huawei dialect has not been built yet: answer in its envelope, with 501.
-fn huawei_not_implemented() -> Response {
-    let request_id = uuid::Uuid::new_v4().simple().to_string();
-    let body = json!({
-        "error_code": "APIGW.0501",
-        "error_msg": "cloudtwin does not serve the Huawei Cloud API yet",
-        "request_id": request_id,
-    });
-    let mut response = (StatusCode::NOT_IMPLEMENTED, axum::Json(body)).into_response();
-    if let Ok(v) = HeaderValue::from_str(&request_id) {
-        response.headers_mut().insert("x-request-id", v);
-    }
-    response
 }
 
 fn into_response(raw: RawResponse) -> Response {

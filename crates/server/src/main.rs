@@ -59,6 +59,15 @@ enum AccountsCommand {
         #[command(flatten)]
         data: DataArgs,
     },
+    /// Sets the password of the account's Huawei IAM user, for `POST /v3/auth/tokens`
+    /// (user name and domain name are both the account's name). Reads the password from
+    /// the first line of stdin (`echo "$PW" | cloudtwin accounts password NAME`); only a
+    /// salted PBKDF2 hash is stored.
+    Password {
+        name: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
 }
 
 fn env(name: &str) -> Option<String> {
@@ -177,6 +186,24 @@ async fn accounts(command: AccountsCommand) -> Result<(), String> {
                 "access_key_secret": issued.access_key_secret,
             });
             println!("{out}");
+        }
+        AccountsCommand::Password { name, data } => {
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
+            let password = line.trim_end_matches(['\n', '\r']);
+            let opened = cloudtwin_server::open(&data.data_dir, master_key.as_deref())
+                .map_err(|e| e.to_string())?;
+            opened
+                .keyring
+                .set_password(&name, password)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "{}",
+                serde_json::json!({"account": name, "password": "set"})
+            );
         }
         AccountsCommand::List { data } => {
             let opened = cloudtwin_server::open(&data.data_dir, master_key.as_deref())

@@ -238,28 +238,3 @@ async fn routing_and_product_errors() {
     .await
     .unwrap();
 }
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn huawei_requests_get_a_501_in_their_envelope() {
-    let server = start(Lifecycle::Instant).await;
-    let addr = server.addr;
-    tokio::task::spawn_blocking(move || {
-        let headers = vec![
-            ("host".to_string(), addr.to_string()),
-            ("x-sdk-date".to_string(), "20250102T030405Z".to_string()),
-            (
-                "authorization".to_string(),
-                "SDK-HMAC-SHA256 Access=ak, SignedHeaders=host;x-sdk-date, Signature=00"
-                    .to_string(),
-            ),
-        ];
-        let (status, body) = raw_http(addr, "GET", "/v2/p/instances", &headers, b"");
-        assert_eq!(status, 501);
-        assert_eq!(body["error_code"], "APIGW.0501");
-        let mut stable = body.clone();
-        stable["request_id"] = json!("[request-id]");
-        insta::assert_json_snapshot!("huawei_not_implemented", stable);
-    })
-    .await
-    .unwrap();
-}

@@ -6,10 +6,11 @@ use std::sync::Arc;
 use cloudtwin_core::{AccessKey, Account, Instance, Job, JobOutcome, JobState, Product, Tag};
 use serde_json::json;
 
-use crate::{IdempotencyRecord, InstanceQuery, Mutation, Store, StoreError};
+use crate::{IamPassword, IdempotencyRecord, InstanceQuery, Mutation, Store, StoreError};
 
 pub async fn run_all(store: Arc<dyn Store>) {
     accounts_and_keys(store.as_ref()).await;
+    iam_passwords(store.as_ref()).await;
     instances_insert_update_list(store.as_ref()).await;
     failed_batch_leaves_no_trace(store.as_ref()).await;
     jobs_are_claimed_once_and_leases_expire(store.as_ref()).await;
@@ -109,6 +110,43 @@ async fn accounts_and_keys(store: &dyn Store) {
     assert_eq!(store.access_keys("acc").await.unwrap().len(), 1);
     assert!(store.access_key("nope").await.unwrap().is_none());
     assert_eq!(store.accounts().await.unwrap().len(), 1);
+}
+
+/// Runs after `accounts_and_keys`, which creates the account `acc`.
+async fn iam_passwords(store: &dyn Store) {
+    assert_eq!(store.iam_password("acc").await.unwrap(), None);
+    let first = IamPassword {
+        account_id: "acc".into(),
+        hash: "pbkdf2-sha256$100000$00$01".into(),
+        updated_ms: 10,
+    };
+    store
+        .commit(vec![Mutation::PutIamPassword(first.clone())])
+        .await
+        .unwrap();
+    assert_eq!(store.iam_password("acc").await.unwrap(), Some(first));
+    let second = IamPassword {
+        account_id: "acc".into(),
+        hash: "pbkdf2-sha256$100000$02$03".into(),
+        updated_ms: 20,
+    };
+    store
+        .commit(vec![Mutation::PutIamPassword(second.clone())])
+        .await
+        .unwrap();
+    assert_eq!(store.iam_password("acc").await.unwrap(), Some(second));
+    let orphan = store
+        .commit(vec![Mutation::PutIamPassword(IamPassword {
+            account_id: "no-such-account".into(),
+            hash: "x".into(),
+            updated_ms: 1,
+        })])
+        .await;
+    assert!(
+        matches!(orphan, Err(StoreError::Conflict(_))),
+        "a password for a missing account: {orphan:?}"
+    );
+    assert_eq!(store.iam_password("no-such-account").await.unwrap(), None);
 }
 
 async fn instances_insert_update_list(store: &dyn Store) {

@@ -39,6 +39,15 @@ pub struct IdempotencyRecord {
     pub created_ms: i64,
 }
 
+/// The password of an account's IAM user (Huawei dialect), as a salted slow hash only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IamPassword {
+    pub account_id: String,
+    /// `pbkdf2-sha256$<iterations>$<salt hex>$<hash hex>`; never the password itself.
+    pub hash: String,
+    pub updated_ms: i64,
+}
+
 /// One write. A batch of them commits atomically, or not at all.
 #[derive(Debug, Clone)]
 pub enum Mutation {
@@ -58,6 +67,9 @@ pub enum Mutation {
         record: IdempotencyRecord,
         expire_before_ms: i64,
     },
+    /// Inserts or replaces the password hash of an account's IAM user; fails with
+    /// `Conflict` if the account does not exist.
+    PutIamPassword(IamPassword),
 }
 
 /// Filters for listing one account's live instances of one product.
@@ -82,6 +94,8 @@ pub trait Store: Send + Sync + 'static {
     async fn accounts(&self) -> Result<Vec<Account>>;
     async fn access_key(&self, id: &str) -> Result<Option<AccessKey>>;
     async fn access_keys(&self, account_id: &str) -> Result<Vec<AccessKey>>;
+    /// The password hash of an account's IAM user, if one was set.
+    async fn iam_password(&self, account_id: &str) -> Result<Option<IamPassword>>;
 
     /// One instance of an account, released ones included.
     async fn instance(&self, account_id: &str, id: &str) -> Result<Option<Instance>>;

@@ -12,9 +12,10 @@ use cloudtwin_core::{AccessKey, Account, Instance, Job, JobOutcome, JobState, Pr
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior};
 use tokio::sync::oneshot;
 
-use crate::{IdempotencyRecord, InstanceQuery, Mutation, Result, Store, StoreError};
+use crate::{IamPassword, IdempotencyRecord, InstanceQuery, Mutation, Result, Store, StoreError};
 
-const SCHEMA_VERSION: i64 = 1;
+/// 1: first release; 2: iam_passwords.
+const SCHEMA_VERSION: i64 = 2;
 const MAX_GROUP: usize = 512;
 const MAX_IDLE_READERS: usize = 8;
 
@@ -65,6 +66,11 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_instance ON jobs(instance_id, created_ms);
 CREATE INDEX IF NOT EXISTS jobs_unfinished ON jobs(due_ms) WHERE state IN ('pending', 'running');
+CREATE TABLE IF NOT EXISTS iam_passwords (
+    account_id TEXT PRIMARY KEY REFERENCES accounts(id),
+    hash TEXT NOT NULL,
+    updated_ms INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS idempotency (
     account_id TEXT NOT NULL,
     product TEXT NOT NULL,
@@ -168,7 +174,15 @@ fn migrate(conn: &mut Connection) -> Result<()> {
             "the database has schema version {version}, newer than this cloudtwin ({SCHEMA_VERSION}); upgrade cloudtwin"
         )));
     }
-    let tx = conn.transaction().map_err(unavailable)?;
+    if version == SCHEMA_VERSION {
+        // Nothing to do, and no write lock taken: a CLI beside a busy server opens at once.
+        return Ok(());
+    }
+    // IMMEDIATE: a deferred transaction that upgrades to a write fails at once with
+    // "database is locked" instead of waiting for the busy timeout.
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(unavailable)?;
     tx.execute_batch(SCHEMA).map_err(unavailable)?;
     tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))
         .map_err(unavailable)?;
@@ -285,6 +299,20 @@ fn apply(conn: &Connection, m: &Mutation) -> Result<()> {
                 params![k.id, k.account_id, k.secret_ciphertext, k.created_ms],
             )
             .map_err(insert_err("access key"))?;
+        }
+        Mutation::PutIamPassword(p) => {
+            conn.execute(
+                "INSERT INTO iam_passwords (account_id, hash, updated_ms) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(account_id) DO UPDATE SET hash = excluded.hash, updated_ms = excluded.updated_ms",
+                params![p.account_id, p.hash, p.updated_ms],
+            )
+            .map_err(|e| {
+                if is_constraint(&e) {
+                    StoreError::Conflict(format!("no account {}", p.account_id))
+                } else {
+                    unavailable(e)
+                }
+            })?;
         }
         Mutation::InsertInstance(i) => {
             conn.execute(
@@ -572,6 +600,25 @@ impl Store for SqliteStore {
                 .map_err(unavailable)?;
             let rows = stmt.query_map([account_id], key_row).map_err(unavailable)?;
             rows.collect::<rusqlite::Result<Vec<_>>>().map_err(unavailable)
+        })
+    }
+
+    async fn iam_password(&self, account_id: &str) -> Result<Option<IamPassword>> {
+        self.read(|c| {
+            c.prepare_cached(
+                "SELECT account_id, hash, updated_ms FROM iam_passwords WHERE account_id = ?1",
+            )
+            .and_then(|mut s| {
+                s.query_row([account_id], |r| {
+                    Ok(IamPassword {
+                        account_id: r.get(0)?,
+                        hash: r.get(1)?,
+                        updated_ms: r.get(2)?,
+                    })
+                })
+                .optional()
+            })
+            .map_err(unavailable)
         })
     }
 

@@ -1,0 +1,453 @@
+//! The Huawei front door: route, authenticate (SDK-HMAC-SHA256 or an IAM token), check the
+//! project, call the product, wrap the answer with `X-Request-Id`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use cloudtwin_core::{Caller, Clock, IdSource, KeyResolver};
+use percent_encoding::percent_decode_str;
+use serde_json::Value;
+use tracing::Instrument;
+
+use crate::api::{AuthMethod, Call, Project};
+use crate::projects::Regions;
+use crate::signature::{self, SignatureError, SignedRequest};
+use crate::tokens::{TokenError, TokenKey};
+use crate::{HuaweiApi, HwError, Route};
+
+/// `X-Sdk-Date` older or newer than this is refused (Huawei API Gateway allows 15 minutes).
+pub const DATE_WINDOW_MS: i64 = 15 * 60 * 1000;
+
+/// A request as it came off the wire. Header names are lowercase; `path` is still
+/// percent-encoded.
+#[derive(Debug, Clone, Default)]
+pub struct RawRequest {
+    pub method: String,
+    pub path: String,
+    pub raw_query: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl RawRequest {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+pub struct Gateway {
+    apis: Vec<Arc<dyn HuaweiApi>>,
+    keys: Arc<dyn KeyResolver>,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdSource>,
+    tokens: TokenKey,
+    regions: Regions,
+}
+
+struct Matched<'a> {
+    api: &'a Arc<dyn HuaweiApi>,
+    route: &'a Route,
+    params: BTreeMap<String, String>,
+}
+
+struct Authenticated {
+    caller: Caller,
+    method: AuthMethod,
+}
+
+impl Gateway {
+    pub fn new(
+        apis: Vec<Arc<dyn HuaweiApi>>,
+        keys: Arc<dyn KeyResolver>,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdSource>,
+        tokens: TokenKey,
+        regions: Regions,
+    ) -> Self {
+        Self {
+            apis,
+            keys,
+            clock,
+            ids,
+            tokens,
+            regions,
+        }
+    }
+
+    /// Whether a request speaks this dialect: a Huawei signature (`SDK-…`), an
+    /// `X-Auth-Token`, an `X-Sdk-Date`, or no credentials at all on a public route
+    /// (`POST /v3/auth/tokens`). The caller gives Alibaba's markers precedence.
+    pub fn claims(&self, req: &RawRequest) -> bool {
+        let auth = req.header("authorization").unwrap_or("");
+        if auth.starts_with("SDK-")
+            || req.header("x-auth-token").is_some()
+            || req.header("x-sdk-date").is_some()
+        {
+            return true;
+        }
+        auth.is_empty()
+            && self
+                .route(&req.method, &req.path)
+                .is_ok_and(|m| m.route.public)
+    }
+
+    pub async fn handle(&self, req: RawRequest) -> RawResponse {
+        let request_id = self.ids.hex(32);
+        let span = tracing::info_span!(
+            "huawei",
+            request_id = %request_id,
+            operation = tracing::field::Empty
+        );
+        async {
+            let started = std::time::Instant::now();
+            let (status, mut headers, body) = match self.serve(&req, &request_id).await {
+                Ok(reply) => (reply.status, reply.headers, reply.body),
+                Err(e) => (e.status, Vec::new(), Some(e.body(&request_id))),
+            };
+            let code = body
+                .as_ref()
+                .and_then(|b| b.get("error_code"))
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            tracing::info!(
+                status,
+                code,
+                elapsed_us = started.elapsed().as_micros() as u64,
+                "answered"
+            );
+            headers.push(("x-request-id".into(), request_id.clone()));
+            let bytes = match body {
+                Some(b) => {
+                    headers.push((
+                        "content-type".into(),
+                        "application/json;charset=utf-8".into(),
+                    ));
+                    serde_json::to_vec(&b).expect("a JSON value always serializes")
+                }
+                None => Vec::new(),
+            };
+            RawResponse {
+                status,
+                headers,
+                body: bytes,
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn serve(&self, req: &RawRequest, request_id: &str) -> Result<crate::Reply, HwError> {
+        let matched = self.route(&req.method, &req.path)?;
+        tracing::Span::current().record("operation", matched.route.operation);
+        let auth = self.authenticate(req, matched.route).await?;
+        let project = match &auth {
+            Some(a) => self.project(req, a, &matched.params)?,
+            None => None,
+        };
+        let (body, body_error) = decode_body(req);
+        let query = form_urlencoded::parse(req.raw_query.as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        matched
+            .api
+            .call(Call {
+                caller: auth.as_ref().map(|a| &a.caller),
+                auth: auth.as_ref().map(|a| &a.method),
+                request_id,
+                route: matched.route,
+                project: project.as_ref(),
+                path_params: matched.params,
+                query,
+                body,
+                body_error,
+                raw_body: &req.body,
+                headers: &req.headers,
+            })
+            .await
+    }
+
+    /// The route for a method and path. Among templates matching the path, the one with a
+    /// literal segment where another has a `{param}` (leftmost difference) wins.
+    fn route(&self, method: &str, path: &str) -> Result<Matched<'_>, HwError> {
+        let path = match path.strip_suffix('/') {
+            Some(p) if !p.is_empty() => p,
+            _ => path,
+        };
+        let segments: Vec<&str> = path.split('/').collect();
+        let mut best: Option<(Vec<bool>, Matched<'_>)> = None;
+        for api in &self.apis {
+            for route in api.routes() {
+                if route.method != method {
+                    continue;
+                }
+                let Some((rank, params)) = match_template(route.path, &segments) else {
+                    continue;
+                };
+                if best.as_ref().is_none_or(|(r, _)| rank < *r) {
+                    best = Some((rank, Matched { api, route, params }));
+                }
+            }
+        }
+        best.map(|(_, m)| m).ok_or_else(HwError::api_not_found)
+    }
+
+    async fn authenticate(
+        &self,
+        req: &RawRequest,
+        route: &Route,
+    ) -> Result<Option<Authenticated>, HwError> {
+        if req.header("x-security-token").is_some() {
+            return Err(HwError::unauthenticated(
+                "temporary security credentials (X-Security-Token) are not supported; sign with a permanent access key",
+            ));
+        }
+        let auth = req.header("authorization").unwrap_or("");
+        if auth.starts_with("SDK-") || auth.starts_with("V11-") {
+            return self.authenticate_signature(req).await.map(Some);
+        }
+        if let Some(token) = req.header("x-auth-token") {
+            return self.authenticate_token(token).map(Some);
+        }
+        if !auth.is_empty() {
+            return Err(HwError::unauthenticated(
+                "the Authorization header is not an SDK-HMAC-SHA256 signature",
+            ));
+        }
+        if route.public {
+            return Ok(None);
+        }
+        Err(HwError::unauthenticated(
+            "the request carries neither an SDK-HMAC-SHA256 signature nor an X-Auth-Token",
+        ))
+    }
+
+    async fn authenticate_signature(&self, req: &RawRequest) -> Result<Authenticated, HwError> {
+        let signed = SignedRequest {
+            method: &req.method,
+            path: &req.path,
+            raw_query: &req.raw_query,
+            headers: &req.headers,
+            body: &req.body,
+        };
+        let claim = signature::parse_claim(&signed).map_err(HwError::unauthenticated)?;
+        let date_s =
+            signature::parse_sdk_date(&claim.sdk_date).map_err(HwError::unauthenticated)?;
+        let now = self.clock.now_ms();
+        if (now - date_s * 1000).abs() > DATE_WINDOW_MS {
+            return Err(HwError::unauthenticated(format!(
+                "calc ak sk signature fail:signature expired: X-Sdk-Date {} is more than 15 minutes away from the server's time {}",
+                claim.sdk_date,
+                signature::format_sdk_date(now)
+            )));
+        }
+        let key = self
+            .keys
+            .resolve(&claim.access_key_id)
+            .await
+            .map_err(HwError::internal)?
+            .ok_or_else(|| {
+                HwError::unauthenticated(format!(
+                    "Get secretKey failed,ak:{},err:ak not exist",
+                    mask(&claim.access_key_id)
+                ))
+            })?;
+        match signature::verify(&signed, &claim, &key.secret) {
+            Ok(()) => {}
+            Err(SignatureError::Mismatch) => {
+                let sts = signature::string_to_sign(&signed, &claim).unwrap_or_default();
+                return Err(HwError::unauthenticated(format!(
+                    "verify aksk signature fail, the server's string to sign is: {}",
+                    sts.replace('\n', "\\n")
+                )));
+            }
+            Err(e) => return Err(HwError::unauthenticated(e)),
+        }
+        Ok(Authenticated {
+            caller: Caller {
+                account_id: key.account_id,
+                access_key_id: claim.access_key_id,
+            },
+            method: AuthMethod::Signature,
+        })
+    }
+
+    fn authenticate_token(&self, token: &str) -> Result<Authenticated, HwError> {
+        let claims = self
+            .tokens
+            .verify(token, self.clock.now_ms())
+            .map_err(|e| match e {
+                TokenError::Invalid => HwError::unauthenticated("decrypt token fail"),
+                TokenError::Expired(at) => {
+                    HwError::unauthenticated(format!("the token expired at {at}"))
+                }
+            })?;
+        Ok(Authenticated {
+            caller: Caller {
+                account_id: claims.account_id,
+                access_key_id: String::new(),
+            },
+            method: AuthMethod::Token {
+                user_id: claims.user_id,
+                project_id: claims.project_id,
+            },
+        })
+    }
+
+    /// Checks `X-Project-Id`, the path's `{project_id}` and the token's scope against each
+    /// other and against the caller's projects. Another account's project reads exactly
+    /// like one that does not exist.
+    fn project(
+        &self,
+        req: &RawRequest,
+        auth: &Authenticated,
+        params: &BTreeMap<String, String>,
+    ) -> Result<Option<Project>, HwError> {
+        let account = &auth.caller.account_id;
+        let token_project = match &auth.method {
+            AuthMethod::Token { project_id, .. } => project_id.as_deref(),
+            AuthMethod::Signature => None,
+        };
+        let header = req
+            .header("x-project-id")
+            .map(str::trim)
+            .filter(|p| !p.is_empty());
+        let mut resolved = None;
+        if let Some(h) = header {
+            let region = self.regions.region_of_project(account, h).ok_or_else(|| {
+                HwError::unauthenticated(format!(
+                    "the project {h:?} in X-Project-Id is not a project of the signing account"
+                ))
+            })?;
+            if token_project.is_some_and(|t| t != h) {
+                return Err(HwError::unauthenticated(
+                    "X-Project-Id differs from the project the token is scoped to",
+                ));
+            }
+            resolved = Some(Project {
+                id: h.to_owned(),
+                region: region.id.clone(),
+            });
+        }
+        if let Some(p) = params.get("project_id") {
+            let region = self.regions.region_of_project(account, p).ok_or_else(|| {
+                HwError::forbidden(format!(
+                    "the project {p:?} in the path is not a project of this account"
+                ))
+            })?;
+            if header.is_some_and(|h| h != p) {
+                return Err(HwError::forbidden(
+                    "the project in the path differs from X-Project-Id",
+                ));
+            }
+            if token_project.is_some_and(|t| t != p) {
+                return Err(HwError::forbidden(
+                    "the project in the path differs from the project the token is scoped to",
+                ));
+            }
+            resolved = Some(Project {
+                id: p.clone(),
+                region: region.id.clone(),
+            });
+        }
+        if resolved.is_none() {
+            if let Some(t) = token_project {
+                if let Some(region) = self.regions.region_of_project(account, t) {
+                    resolved = Some(Project {
+                        id: t.to_owned(),
+                        region: region.id.clone(),
+                    });
+                }
+            }
+        }
+        Ok(resolved)
+    }
+}
+
+/// `Some((rank, params))` if the template matches; rank has `true` at each `{param}`.
+fn match_template(
+    template: &str,
+    segments: &[&str],
+) -> Option<(Vec<bool>, BTreeMap<String, String>)> {
+    let parts: Vec<&str> = template.split('/').collect();
+    if parts.len() != segments.len() {
+        return None;
+    }
+    let mut rank = Vec::with_capacity(parts.len());
+    let mut params = BTreeMap::new();
+    for (t, s) in parts.iter().zip(segments) {
+        let decoded = percent_decode_str(s).decode_utf8_lossy();
+        if let Some(name) = t.strip_prefix('{').and_then(|n| n.strip_suffix('}')) {
+            if decoded.is_empty() {
+                return None;
+            }
+            params.insert(name.to_owned(), decoded.into_owned());
+            rank.push(true);
+        } else if *t == decoded {
+            rank.push(false);
+        } else {
+            return None;
+        }
+    }
+    Some((rank, params))
+}
+
+fn decode_body(req: &RawRequest) -> (Value, Option<String>) {
+    if req.body.iter().all(u8::is_ascii_whitespace) {
+        return (Value::Null, None);
+    }
+    match serde_json::from_slice(&req.body) {
+        Ok(v) => (v, None),
+        Err(e) => (Value::Null, Some(e.to_string())),
+    }
+}
+
+/// The first 4 characters of an access key id, then `****`.
+fn mask(ak: &str) -> String {
+    let head: String = ak.chars().take(4).collect();
+    format!("{head}****")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn segments(p: &str) -> Vec<&str> {
+        p.split('/').collect()
+    }
+
+    #[test]
+    fn templates_match_and_rank() {
+        let (rank, params) =
+            match_template("/v3/{project_id}/instances", &segments("/v3/abc/instances")).unwrap();
+        assert_eq!(rank, vec![false, false, true, false]);
+        assert_eq!(params["project_id"], "abc");
+        assert!(match_template("/v3/{project_id}/instances", &segments("/v3/abc")).is_none());
+        assert!(match_template("/v3/{project_id}", &segments("/v3/")).is_none());
+        let (_, p) =
+            match_template("/v2/{project_id}/x", &segments("/v2/%7Bproject_id%7D/x")).unwrap();
+        assert_eq!(p["project_id"], "{project_id}");
+        let literal = match_template("/v3/projects", &segments("/v3/projects"))
+            .unwrap()
+            .0;
+        let param = match_template("/v3/{project_id}", &segments("/v3/projects"))
+            .unwrap()
+            .0;
+        assert!(literal < param);
+    }
+
+    #[test]
+    fn masks_keys() {
+        assert_eq!(mask("LTAIabcdef"), "LTAI****");
+        assert_eq!(mask("ab"), "ab****");
+    }
+}

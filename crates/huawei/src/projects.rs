@@ -1,0 +1,121 @@
+//! Huawei regions and IAM projects. Every account has one project per region of the catalog
+//! (`catalog/huawei-regions.json`), named after the region as IAM's own projects are. A
+//! project id is derived, not stored: the first 32 hex characters of
+//! `sha256("cloudtwin/huawei/project\0" + account_id + "\0" + region)`, so every replica
+//! computes the same ids and a project id maps back to (account, region) by recomputing the
+//! account's ids.
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+const EMBEDDED: &str = include_str!("../../../catalog/huawei-regions.json");
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct Region {
+    pub id: String,
+    /// Display name, empty where unknown.
+    #[serde(default)]
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Regions {
+    pub regions: Vec<Region>,
+}
+
+impl Regions {
+    /// The catalog compiled into the binary.
+    pub fn embedded() -> Self {
+        serde_json::from_str(EMBEDDED).expect("catalog/huawei-regions.json is valid")
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Region> {
+        self.regions.iter().find(|r| r.id == id)
+    }
+
+    /// The region of one of `account_id`'s projects; `None` for any other id, whether it
+    /// belongs to another account or to nobody (the two are indistinguishable on purpose).
+    pub fn region_of_project(&self, account_id: &str, project_id: &str) -> Option<&Region> {
+        if project_id.len() != 32 {
+            return None;
+        }
+        self.regions
+            .iter()
+            .find(|r| project_id_for(account_id, &r.id) == project_id)
+    }
+}
+
+fn derived(label: &str, parts: &[&str]) -> String {
+    let mut h = Sha256::new();
+    h.update(label.as_bytes());
+    for p in parts {
+        h.update([0u8]);
+        h.update(p.as_bytes());
+    }
+    let mut s = hex::encode(h.finalize());
+    s.truncate(32);
+    s
+}
+
+/// The id of `account_id`'s project in `region` (32 lowercase hex).
+pub fn project_id_for(account_id: &str, region: &str) -> String {
+    derived("cloudtwin/huawei/project", &[account_id, region])
+}
+
+/// The id of an account's IAM user (the one the `accounts password` command gives a password).
+pub fn user_id_for(account_id: &str) -> String {
+    derived("cloudtwin/huawei/user", &[account_id])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalog_has_the_required_regions() {
+        let r = Regions::embedded();
+        for id in [
+            "cn-north-4",
+            "cn-north-1",
+            "cn-east-3",
+            "cn-east-2",
+            "cn-south-1",
+            "ap-southeast-1",
+            "ap-southeast-3",
+            "la-south-2",
+        ] {
+            assert!(r.get(id).is_some(), "{id}");
+        }
+        let mut ids: Vec<_> = r.regions.iter().map(|r| &r.id).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), r.regions.len(), "region ids are unique");
+    }
+
+    #[test]
+    fn project_ids_are_deterministic_and_map_back() {
+        let r = Regions::embedded();
+        let a = project_id_for("1234567890123456", "cn-north-4");
+        assert_eq!(a.len(), 32);
+        assert!(a
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        assert_eq!(a, project_id_for("1234567890123456", "cn-north-4"));
+        assert_ne!(a, project_id_for("1234567890123456", "cn-north-1"));
+        assert_ne!(a, project_id_for("1234567890123457", "cn-north-4"));
+        assert_eq!(
+            r.region_of_project("1234567890123456", &a).unwrap().id,
+            "cn-north-4"
+        );
+        assert!(r.region_of_project("1234567890123457", &a).is_none());
+        assert!(r
+            .region_of_project("1234567890123456", "{project_id}")
+            .is_none());
+        assert!(r
+            .region_of_project("1234567890123456", &"0".repeat(32))
+            .is_none());
+        // No separator ambiguity between account and region.
+        assert_ne!(project_id_for("a", "bc"), project_id_for("ab", "c"));
+        assert_eq!(user_id_for("x").len(), 32);
+    }
+}

@@ -1,0 +1,753 @@
+//! Huawei DMS for RocketMQ (`huaweicloudsdkrocketmq` 3.1.219, `RocketMQClient` v2, REST under
+//! `/v2/...`, errors `{"error_code": "DMS.<8 digits>", "error_msg"}`).
+//!
+//! Served: the three creates (`CreatePostPaidInstance` on the seed path, the newer
+//! `CreatePostPaidInstanceForRocketMq` and `CreateInstanceByEngine`), `ShowInstance`,
+//! `ListInstances`, `UpdateInstance`, `DeleteInstance`, `BatchDeleteInstances`, the resizes
+//! (`ResizeInstance`, `ResizeInstanceForRocketMq`) and their options
+//! (`ShowEngineInstanceExtendProductInfo[ForRocketMq]`), `ListBackgroundTasks`,
+//! `ShowBackgroundTask`, `ListAvailableZones` and `ListEngineProducts`. Every other operation of
+//! the SDK is routed and answers 501.
+//!
+//! Status strings (Huawei's "instance status" page and the Terraform provider): a create is
+//! `CREATING` until its engine job lands it on `RUNNING`; a resize shows `EXTENDING` until
+//! `RUNNING`; a delete shows `DELETING` until its job removes the instance, which then reads
+//! as 404 `DMS.00404022` (Terraform's `DELETED`). Instances live in the region of the project
+//! they were created in; another project's or account's instance reads as missing.
+
+mod catalog;
+mod create;
+mod errors;
+mod model;
+mod routes;
+
+use async_trait::async_trait;
+use cloudtwin_core::{Instance, JobOutcome, Product, TransitionKind};
+use cloudtwin_huawei::{Call, HuaweiApi, HwError, Reply, Route};
+use cloudtwin_store::{InstanceQuery, Mutation, StoreError};
+use serde_json::{json, Value};
+
+pub use catalog::Catalog;
+use create::{body_of, CreateBody, NewSize, ResizeBody, UpdateBody};
+use errors::bad_body;
+use model::{instance_view, task_view, Doc};
+
+use crate::{Context, Transition, WRITE_RETRIES};
+
+const CREATING: &str = "CREATING";
+const RUNNING: &str = "RUNNING";
+const EXTENDING: &str = "EXTENDING";
+const DELETING: &str = "DELETING";
+const CREATEFAILED: &str = "CREATEFAILED";
+
+/// ListInstances' `status` values (the API definition's enum).
+const STATUSES: &[&str] = &[
+    "CREATING",
+    "RUNNING",
+    "RESTARTING",
+    "DELETING",
+    "ERROR",
+    "CREATEFAILED",
+    "FREEZING",
+    "FROZEN",
+    "EXTENDING",
+    "SHRINKING",
+    "EXTENDEDFAILED",
+    "CONFIGURING",
+    "ROLLBACK",
+    "ROLLBACKFAILED",
+    "VOLUMETYPECHANGING",
+];
+
+pub struct RocketMq {
+    ctx: Context,
+    catalog: Catalog,
+}
+
+/// A query parameter: absent or empty → `None`.
+fn q<'a>(call: &'a Call<'_>, name: &str) -> Option<&'a str> {
+    call.query(name).filter(|s| !s.is_empty())
+}
+
+fn int_param(call: &Call<'_>, name: &str, min: i64, max: i64) -> Result<Option<i64>, HwError> {
+    q(call, name)
+        .map(|s| match s.parse::<i64>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(n),
+            _ => Err(bad_body(format!(
+                "{name} {s:?} is invalid: an integer from {min} to {max} is expected."
+            ))),
+        })
+        .transpose()
+}
+
+fn bool_param(call: &Call<'_>, name: &str) -> Result<Option<bool>, HwError> {
+    q(call, name)
+        .map(|s| match s {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => Err(bad_body(format!(
+                "{name} {s:?} is invalid: use true or false."
+            ))),
+        })
+        .transpose()
+}
+
+impl RocketMq {
+    pub fn new(ctx: Context, catalog: Catalog) -> Self {
+        Self { ctx, catalog }
+    }
+
+    /// An id shaped like DMS's: a lowercase UUID.
+    fn new_id(&self) -> String {
+        let h = self.ctx.ids.hex(32);
+        format!(
+            "{}-{}-{}-{}-{}",
+            &h[..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..]
+        )
+    }
+
+    fn body<'a>(call: &'a Call<'_>) -> Result<&'a Value, HwError> {
+        if call.body_error.is_some() {
+            return Err(bad_body(
+                "The message body is not in JSON format or contains invalid characters.",
+            ));
+        }
+        Ok(&call.body)
+    }
+
+    fn instance_id<'a>(call: &'a Call<'_>) -> Result<&'a str, HwError> {
+        call.path_param("instance_id").ok_or_else(errors::not_found)
+    }
+
+    fn path_engine(&self, call: &Call<'_>) -> Result<(), HwError> {
+        match call.path_param("engine") {
+            Some(e) => create::validate_engine(&self.catalog, Some(e)),
+            None => Ok(()),
+        }
+    }
+
+    /// A live instance of the caller's in the call's project (region), with its doc.
+    async fn load(&self, call: &Call<'_>, id: &str) -> Result<(Instance, Doc), HwError> {
+        let region = &call.project()?.region;
+        let instance = self
+            .ctx
+            .live_instance(&call.caller()?.account_id, Product::RocketMq, id)
+            .await
+            .map_err(errors::store)?
+            .filter(|i| &i.region == region)
+            .ok_or_else(errors::not_found)?;
+        let doc = Doc::from_instance(&instance).map_err(HwError::internal)?;
+        Ok((instance, doc))
+    }
+
+    async fn instances_in(&self, call: &Call<'_>) -> Result<Vec<Instance>, HwError> {
+        let query = InstanceQuery {
+            account_id: call.caller()?.account_id.clone(),
+            product: Some(Product::RocketMq),
+            region: Some(call.project()?.region.clone()),
+            ..InstanceQuery::default()
+        };
+        self.ctx
+            .store
+            .instances(&query)
+            .await
+            .map_err(errors::store)
+    }
+
+    async fn check_name_free(
+        &self,
+        call: &Call<'_>,
+        name: &str,
+        except: Option<&str>,
+    ) -> Result<(), HwError> {
+        let taken = self
+            .instances_in(call)
+            .await?
+            .iter()
+            .any(|i| i.name == name && Some(i.id.as_str()) != except);
+        if taken {
+            return Err(errors::name_exists(name));
+        }
+        Ok(())
+    }
+
+    async fn create(&self, call: &Call<'_>) -> Result<Reply, HwError> {
+        self.path_engine(call)?;
+        let region = call.project()?.region.clone();
+        let caller = call.caller()?;
+        let body: CreateBody = body_of(Self::body(call)?)?;
+        let valid = create::validate_create(&self.catalog, &region, body)?;
+        self.check_name_free(call, &valid.name, None).await?;
+        let sealed = valid.password.as_deref().map(|p| self.ctx.seal(p));
+        let doc = Doc::new(&valid, &caller.account_id, sealed);
+        let now = self.ctx.clock.now_ms();
+        let id = self.new_id();
+        let instance = Instance {
+            id: id.clone(),
+            account_id: caller.account_id.clone(),
+            product: Product::RocketMq,
+            region,
+            name: valid.name,
+            status: CREATING.into(),
+            resource_group_id: valid.enterprise_project_id,
+            tags: Vec::new(),
+            doc: doc.to_value(),
+            created_ms: now,
+            updated_ms: now,
+            deleted: false,
+            version: 1,
+        };
+        let job = self.ctx.engine.job(
+            self.new_id(),
+            &instance,
+            "CreateInstance",
+            TransitionKind::Create,
+            JobOutcome {
+                status: RUNNING.into(),
+                doc: None,
+                remove: false,
+            },
+        );
+        self.ctx
+            .store
+            .commit(vec![
+                Mutation::InsertInstance(instance),
+                Mutation::PutJob(job),
+            ])
+            .await
+            .map_err(errors::store)?;
+        self.ctx.engine.notify();
+        Ok(Reply::ok(json!({"instance_id": id})))
+    }
+
+    async fn show(&self, call: &Call<'_>) -> Result<Reply, HwError> {
+        let (instance, doc) = self.load(call, Self::instance_id(call)?).await?;
+        Ok(Reply::ok(instance_view(
+            &instance,
+            &doc,
+            &self.catalog,
+            false,
+        )))
+    }
+
+    async fn list(&self, call: &Call<'_>) -> Result<Reply, HwError> {
+        if let Some(e) = q(call, "engine") {
+            create::validate_engine(&self.catalog, Some(e))?;
+        }
+        let status = q(call, "status");
+        if let Some(s) = status.filter(|s| !STATUSES.contains(s)) {
+            return Err(bad_body(format!(
+                "status {s:?} is invalid: use one of [{}].",
+                STATUSES.join(", ")
+            )));
+        }
+        let include_failure = bool_param(call, "include_failure")?.unwrap_or(false);
+        let exact = bool_param(call, "exact_match_name")?.unwrap_or(false);
+        let limit = int_param(call, "limit", 1, 50)?.unwrap_or(10) as usize;
+        let offset = int_param(call, "offset", 0, i64::MAX)?.unwrap_or(0) as usize;
+        let name = q(call, "name");
+        let id = q(call, "instance_id");
+        let project = q(call, "enterprise_project_id");
+        let mut matching = Vec::new();
+        for i in self.instances_in(call).await? {
+            let keep = status.is_none_or(|s| i.status == s)
+                && (include_failure || i.status != CREATEFAILED)
+                && id.is_none_or(|x| i.id == x)
+                && project.is_none_or(|p| i.resource_group_id == p)
+                && name.is_none_or(|n| {
+                    if exact {
+                        i.name == n
+                    } else {
+                        i.name.contains(n)
+                    }
+                });
+            if keep {
+                let doc = Doc::from_instance(&i).map_err(HwError::internal)?;
+                matching.push((i, doc));
+            }
+        }
+        let total = matching.len();
+        let page: Vec<Value> = matching
+            .iter()
+            .skip(offset)
+            .take(limit)
+            .map(|(i, d)| instance_view(i, d, &self.catalog, true))
+            .collect();
+        Ok(Reply::ok(json!({"instances": page, "instance_num": total})))
+    }
+
+    async fn update(&self, call: &Call<'_>) -> Result<Reply, HwError> {
+        let id = Self::instance_id(call)?;
+        let body: UpdateBody = body_of(Self::body(call)?)?;
+        if let Some(n) = &body.name {
+            create::validate_name(n)?;
+        }
+        if let Some(d) = &body.description {
+            create::validate_description(d)?;
+        }
+        if body
+            .security_group_id
+            .as_deref()
+            .is_some_and(|s| s.trim().is_empty())
+        {
+            return Err(errors::no_security_group());
+        }
+        self.load(call, id).await?;
+        if let Some(n) = &body.name {
+            self.check_name_free(call, n, Some(id)).await?;
+        }
+        let account = call.caller()?.account_id.clone();
+        self.ctx
+            .mutate(
+                &account,
+                Product::RocketMq,
+                id,
+                &errors::mutate_errors(),
+                |instance| {
+                    if instance.status == DELETING {
+                        return Err(errors::wrong_status(&instance.status));
+                    }
+                    let mut doc = Doc::from_instance(instance).map_err(HwError::internal)?;
+                    let public = body.enable_publicip.unwrap_or(doc.enable_publicip);
+                    let ids = body.publicip_id.as_deref().or(if public {
+                        Some(doc.publicip_id.as_str())
+                    } else {
+                        None
+                    });
+                    let eips = create::public_ip_ids(public, ids)?;
+                    doc.enable_publicip = public;
+                    doc.publicip_id = eips.join(",");
+                    if let Some(n) = &body.name {
+                        instance.name = n.clone();
+                    }
+                    if let Some(d) = &body.description {
+                        doc.description = d.clone();
+                    }
+                    if let Some(s) = &body.security_group_id {
+                        doc.security_group_id = s.trim().to_owned();
+                    }
+                    if let Some(a) = body.enable_acl {
+                        doc.enable_acl = a;
+                    }
+                    if let Some(p) = body
+                        .enterprise_project_id
+                        .as_deref()
+                        .filter(|p| !p.is_empty())
+                    {
+                        doc.enterprise_project_id = p.to_owned();
+                        instance.resource_group_id = p.to_owned();
+                    }
+                    instance.doc = doc.to_value();
+                    Ok(((), None))
+                },
+            )
+            .await?;
+        Ok(Reply::no_content())
+    }
+
+    /// Starts deleting one instance of the caller's: `DELETING`, then gone.
+    async fn delete_one(&self, call: &Call<'_>, id: &str) -> Result<(), HwError> {
+        self.load(call, id).await?;
+        let account = call.caller()?.account_id.clone();
+        self.ctx
+            .mutate(
+                &account,
+                Product::RocketMq,
+                id,
+                &errors::mutate_errors(),
+                |instance| {
+                    if [CREATING, EXTENDING, DELETING].contains(&instance.status.as_str()) {
+                        return Err(errors::wrong_status(&instance.status));
+                    }
+                    Ok((
+                        (),
+                        Some(Transition {
+                            operation: "DeleteInstance",
+                            kind: TransitionKind::Delete,
+                            status: DELETING.into(),
+                            doc_during: instance.doc.clone(),
+                            outcome: JobOutcome {
+                                status: "DELETED".into(),
+                                doc: None,
+                                remove: true,
+                            },
+                        }),
+                    ))
+                },
+            )
+            .await
+    }
+
+    async fn batch_delete(&self, call: &Call<'_>) -> Result<Reply, HwError> {
+        #[derive(serde::Deserialize)]
+        struct Body {
+            instances: Option<Vec<String>>,
+            action: Option<String>,
+            all_failure: Option<String>,
+            #[allow(dead_code)]
+            force_delete: Option<bool>,
+        }
+        let body: Body = body_of(Self::body(call)?)?;
+        if body.action.as_deref() != Some("delete") {
+            return Err(bad_body(format!(
+                "action {:?} is invalid: use delete.",
+                body.action.unwrap_or_default()
+            )));
+        }
+        let ids: Vec<String> = match (body.instances, body.all_failure.as_deref()) {
+            (Some(ids), None) if !ids.is_empty() => ids,
+            (None, Some(engine)) => {
+                if engine != "reliability" {
+                    return Err(bad_body(format!(
+                        "all_failure {engine:?} is invalid: use reliability."
+                    )));
+                }
+                self.instances_in(call)
+                    .await?
+                    .into_iter()
+                    .filter(|i| i.status == CREATEFAILED)
+                    .map(|i| i.id)
+                    .collect()
+            }
+            _ => {
+                return Err(bad_body(
+                    "Give either a non-empty instances list or all_failure.",
+                ))
+            }
+        };
+        let mut results = Vec::new();
+        for id in ids {
+            let result = match self.delete_one(call, &id).await {
+                Ok(()) => "success",
+                Err(e) if e.status < 500 => "failed",
+                Err(e) => return Err(e),
+            };
+            results.push(json!({"result": result, "instance": id}));
+        }
+        Ok(Reply::ok(json!({"results": results})))
+    }
+
+    async fn resize(&self, call: &Call<'_>) -> Result<Reply, HwError> {
+        self.path_engine(call)?;
+        let id = Self::instance_id(call)?;
+        let body: ResizeBody = body_of(Self::body(call)?)?;
+        let account = call.caller()?.account_id.clone();
+        for _ in 0..WRITE_RETRIES {
+            let (mut instance, mut doc) = self.load(call, id).await?;
+            if instance.status != RUNNING {
+                return Err(errors::wrong_status(&instance.status));
+            }
+            let current = NewSize {
+                product_id: doc.product_id.clone(),
+                broker_num: doc.broker_num,
+                storage_space: doc.storage_space,
+                publicip_id: None,
+            };
+            let next = create::validate_resize(
+                &self.catalog,
+                &current,
+                &doc.engine_version,
+                doc.enable_publicip,
+                &body,
+            )?;
+            doc.last_resize = create::resize_params(&body);
+            let during = doc.to_value();
+            doc.product_id = next.product_id;
+            doc.broker_num = next.broker_num;
+            doc.storage_space = next.storage_space;
+            if let Some(p) = next.publicip_id {
+                doc.publicip_id = p;
+            }
+            doc.extend_times += 1;
+            instance.status = EXTENDING.into();
+            instance.doc = during;
+            instance.updated_ms = self.ctx.clock.now_ms();
+            let job_id = self.new_id();
+            let job = self.ctx.engine.job(
+                job_id.clone(),
+                &instance,
+                "ResizeInstance",
+                TransitionKind::Change,
+                JobOutcome {
+                    status: RUNNING.into(),
+                    doc: Some(doc.to_value()),
+                    remove: false,
+                },
+            );
+            match self
+                .ctx
+                .store
+                .commit(vec![
+                    Mutation::UpdateInstance(instance),
+                    Mutation::PutJob(job),
+                ])
+                .await
+            {
+                Ok(()) => {
+                    self.ctx.engine.notify();
+                    return Ok(Reply::ok(json!({"job_id": job_id})));
+                }
+                Err(StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(errors::store(e)),
+            }
+        }
+        let _ = account;
+        Err(HwError::internal(
+            "the instance kept changing under concurrent requests",
+        ))
+    }
+
+    fn product_entity(&self, f: &catalog::Flavor, region: &str, extend: bool) -> Value {
+        let codes: Vec<&str> = self
+            .catalog
+            .zones(region)
+            .iter()
+            .map(|z| z.code.as_str())
+            .collect();
+        let ios: Vec<Value> = f
+            .ios
+            .iter()
+            .map(|io| {
+                json!({"available_zones": codes, "unavailable_zones": [], "io_spec": io.io_spec, "type": io.kind})
+            })
+            .collect();
+        let mut v = json!({
+            "type": f.kind,
+            "product_id": f.product_id,
+            "ecs_flavor_id": f.ecs_flavor_id,
+            "billing_code": f.billing_code,
+            "arch_types": f.arch_types,
+            "charging_mode": f.charging_mode,
+            "ios": ios,
+            "support_features": f.support_features,
+            "properties": f.properties,
+            "qingtian_incompatible": false,
+        });
+        if extend {
+            v["available_zones"] = json!(codes);
+            v["unavailable_zones"] = json!([]);
+        }
+        v
+    }
+
+    /// `ListEngineProducts` and the resize options share one shape.
+    fn products_page(
+        &self,
+        call: &Call<'_>,
+        flavors: Vec<&catalog::Flavor>,
+        region: &str,
+        extend: bool,
+    ) -> Result<Value, HwError> {
+        let offset = int_param(call, "offset", 0, i64::MAX)?.unwrap_or(0) as usize;
+        let limit = int_param(call, "limit", 1, 1000)?.map(|l| l as usize);
+        let total = flavors.len();
+        let mut versions: Vec<&str> = flavors.iter().map(|f| f.engine_version.as_str()).collect();
+        versions.dedup();
+        let page: Vec<Value> = flavors
+            .into_iter()
+            .skip(offset)
+            .take(limit.unwrap_or(usize::MAX))
+            .map(|f| self.product_entity(f, region, extend))
+            .collect();
+        let end = offset + page.len();
+        Ok(json!({
+            "total": total,
+            "next_offset": if end < total { end as i64 } else { -1 },
+            "previous_offset": if offset > 0 { offset.saturating_sub(limit.unwrap_or(offset)) as i64 } else { -1 },
+            "engine": "rocketmq",
+            "versions": versions,
+            "products": page,
+        }))
+    }
+
+    fn list_products(&self, call: &Call<'_>) -> Result<Reply, HwError> {
+        self.path_engine(call)?;
+        let region = call.project()?.region.clone();
+        let service_type = q(call, "type");
+        let product_id = q(call, "product_id");
+        let flavors: Vec<&catalog::Flavor> = self
+            .catalog
+            .products
+            .iter()
+            .filter(|_| service_type.is_none_or(|t| t == "advanced"))
+            .filter(|f| product_id.is_none_or(|p| f.product_id == p))
+            .collect();
+        Ok(Reply::ok(
+            self.products_page(call, flavors, &region, false)?,
+        ))
+    }
+
+    async fn extend_options(&self, call: &Call<'_>) -> Result<Reply, HwError> {
+        self.path_engine(call)?;
+        let (instance, doc) = self.load(call, Self::instance_id(call)?).await?;
+        if q(call, "type").is_some_and(|t| t != "advanced") {
+            return Err(bad_body("type is invalid: use advanced."));
+        }
+        let flavors: Vec<&catalog::Flavor> = self
+            .catalog
+            .products
+            .iter()
+            .filter(|f| f.engine_version == doc.engine_version)
+            .collect();
+        Ok(Reply::ok(self.products_page(
+            call,
+            flavors,
+            &instance.region,
+            true,
+        )?))
+    }
+
+    fn zones(&self, call: &Call<'_>) -> Result<Reply, HwError> {
+        let region = call.project()?.region.clone();
+        let zones: Vec<Value> = self
+            .catalog
+            .zones(&region)
+            .iter()
+            .map(|z| {
+                json!({
+                    "soldOut": false,
+                    "id": z.id,
+                    "code": z.code,
+                    "name": z.name,
+                    "port": z.port,
+                    "resource_availability": "true",
+                    "default_az": z.default_az,
+                    "remain_time": i64::MAX,
+                    "ipv6_enable": false,
+                    "mode": "shared",
+                    "scope": "",
+                })
+            })
+            .collect();
+        Ok(Reply::ok(
+            json!({"region_id": region, "available_zones": zones}),
+        ))
+    }
+
+    async fn tasks(&self, call: &Call<'_>, one: Option<&str>) -> Result<Reply, HwError> {
+        let (instance, doc) = self.load(call, Self::instance_id(call)?).await?;
+        let start = int_param(call, "start", 1, i64::MAX)?.unwrap_or(1) as usize;
+        let limit = int_param(call, "limit", 1, 1000)?.unwrap_or(10) as usize;
+        let time = |name: &str| -> Result<Option<i64>, HwError> {
+            q(call, name)
+                .map(|s| {
+                    model::parse_compact_time(s).ok_or_else(|| {
+                        bad_body(format!(
+                            "{name} {s:?} is invalid: the format is YYYYMMDDHHmmss."
+                        ))
+                    })
+                })
+                .transpose()
+        };
+        let (begin, end) = (time("begin_time")?, time("end_time")?);
+        let mut jobs = self
+            .ctx
+            .store
+            .instance_jobs(&instance.account_id, &instance.id)
+            .await
+            .map_err(errors::store)?;
+        jobs.reverse();
+        let params = |op: &str| match op {
+            "ResizeInstance" => doc.last_resize.clone(),
+            "CreateInstance" => json!({"name": instance.name}),
+            _ => Value::Null,
+        };
+        let view = |j: &cloudtwin_core::Job| task_view(j, &doc.user_name, &params(&j.operation));
+        let tasks: Vec<Value> = match one {
+            Some(task_id) => jobs.iter().filter(|j| j.id == task_id).map(view).collect(),
+            None => {
+                let filtered: Vec<_> = jobs
+                    .iter()
+                    .filter(|j| begin.is_none_or(|b| j.created_ms >= b))
+                    .filter(|j| end.is_none_or(|e| j.created_ms <= e))
+                    .collect();
+                let total = filtered.len();
+                let page = filtered
+                    .into_iter()
+                    .skip(start - 1)
+                    .take(limit)
+                    .map(view)
+                    .collect();
+                return Ok(Reply::ok(
+                    json!({"task_count": total.to_string(), "tasks": Value::Array(page)}),
+                ));
+            }
+        };
+        Ok(Reply::ok(
+            json!({"task_count": tasks.len().to_string(), "tasks": tasks}),
+        ))
+    }
+}
+
+#[async_trait]
+impl HuaweiApi for RocketMq {
+    fn service(&self) -> &'static str {
+        "rocketmq"
+    }
+
+    fn routes(&self) -> &'static [Route] {
+        routes::ROUTES
+    }
+
+    async fn call(&self, call: Call<'_>) -> Result<Reply, HwError> {
+        match call.route.operation {
+            "CreatePostPaidInstance"
+            | "CreatePostPaidInstanceForRocketMq"
+            | "CreateInstanceByEngine" => self.create(&call).await,
+            "ShowInstance" => self.show(&call).await,
+            "ListInstances" => self.list(&call).await,
+            "UpdateInstance" => self.update(&call).await,
+            "DeleteInstance" => {
+                let id = Self::instance_id(&call)?;
+                self.delete_one(&call, id).await?;
+                Ok(Reply::no_content())
+            }
+            "BatchDeleteInstances" => self.batch_delete(&call).await,
+            "ResizeInstance" | "ResizeInstanceForRocketMq" => self.resize(&call).await,
+            "ShowEngineInstanceExtendProductInfo"
+            | "ShowEngineInstanceExtendProductInfoForRocketMq" => self.extend_options(&call).await,
+            "ListBackgroundTasks" => self.tasks(&call, None).await,
+            "ShowBackgroundTask" => {
+                let task = call.path_param("task_id").unwrap_or_default().to_owned();
+                self.tasks(&call, Some(&task)).await
+            }
+            "ListAvailableZones" => self.zones(&call),
+            "ListEngineProducts" => self.list_products(&call),
+            other => Err(HwError::not_implemented(other)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_cover_the_sdk_and_do_not_collide() {
+        assert_eq!(routes::ROUTES.len(), 90);
+        for (i, a) in routes::ROUTES.iter().enumerate() {
+            for b in &routes::ROUTES[..i] {
+                assert!(
+                    !(a.method == b.method && a.path == b.path),
+                    "{} and {} share {} {}",
+                    a.operation,
+                    b.operation,
+                    a.method,
+                    a.path
+                );
+            }
+            assert!(a.path.starts_with("/v2/"), "{}", a.path);
+        }
+    }
+
+    #[test]
+    fn list_statuses_include_the_lifecycle() {
+        for s in [CREATING, RUNNING, EXTENDING, DELETING, CREATEFAILED] {
+            assert!(STATUSES.contains(&s));
+        }
+    }
+}
