@@ -81,10 +81,15 @@ impl Page {
         })
     }
 
+    /// How many items come before this page.
+    pub fn offset(&self) -> usize {
+        (self.number - 1) * self.size
+    }
+
     pub fn slice<T>(&self, items: Vec<T>) -> Vec<T> {
         items
             .into_iter()
-            .skip((self.number - 1) * self.size)
+            .skip(self.offset())
             .take(self.size)
             .collect()
     }

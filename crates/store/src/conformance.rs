@@ -213,6 +213,41 @@ async fn instances_insert_update_list(store: &dyn Store) {
     };
     assert_eq!(ids(all(by_id).await), ["c-b"]);
 
+    let tagged = InstanceQuery {
+        tags: vec![Tag {
+            key: "k".into(),
+            value: "v".into(),
+        }],
+        ..base.clone()
+    };
+    assert_eq!(ids(all(tagged).await).len(), 2);
+    let any_value = InstanceQuery {
+        tags: vec![Tag {
+            key: "k".into(),
+            value: String::new(),
+        }],
+        ..base.clone()
+    };
+    assert_eq!(ids(all(any_value).await).len(), 2);
+    let wrong_value = InstanceQuery {
+        tags: vec![Tag {
+            key: "k".into(),
+            value: "other".into(),
+        }],
+        ..base.clone()
+    };
+    assert!(all(wrong_value).await.is_empty());
+    let exact = InstanceQuery {
+        name_equals: Some("alpha".into()),
+        ..base.clone()
+    };
+    assert_eq!(ids(all(exact).await), ["c-a"]);
+    let page = store.instances_page(&base, 1, 5).await.unwrap();
+    assert_eq!((page.total, page.items.len()), (2, 1));
+    assert_eq!(page.items[0].id, "c-a", "second newest");
+    let beyond = store.instances_page(&base, 5, 5).await.unwrap();
+    assert_eq!((beyond.total, beyond.items.len()), (2, 0));
+
     let mut gone = store.instance("acc", "c-b").await.unwrap().unwrap();
     gone.deleted = true;
     store

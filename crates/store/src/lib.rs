@@ -6,7 +6,7 @@ pub mod conformance;
 mod sqlite;
 
 use async_trait::async_trait;
-use cloudtwin_core::{AccessKey, Account, Instance, Job, Product};
+use cloudtwin_core::{AccessKey, Account, Instance, Job, Product, Tag};
 
 pub use sqlite::SqliteStore;
 
@@ -81,7 +81,17 @@ pub struct InstanceQuery {
     pub status: Option<String>,
     pub id: Option<String>,
     pub name_contains: Option<String>,
+    pub name_equals: Option<String>,
     pub resource_group_id: Option<String>,
+    /// Every tag must be present; an empty value matches any value.
+    pub tags: Vec<Tag>,
+}
+
+/// One page of a listing, with the count of every match.
+#[derive(Debug, Clone, Default)]
+pub struct InstancePage {
+    pub items: Vec<Instance>,
+    pub total: usize,
 }
 
 #[async_trait]
@@ -101,6 +111,13 @@ pub trait Store: Send + Sync + 'static {
     async fn instance(&self, account_id: &str, id: &str) -> Result<Option<Instance>>;
     /// Live instances matching the query, newest first.
     async fn instances(&self, query: &InstanceQuery) -> Result<Vec<Instance>>;
+    /// The `limit` live instances after the first `offset`, newest first, and how many match.
+    async fn instances_page(
+        &self,
+        query: &InstanceQuery,
+        offset: usize,
+        limit: usize,
+    ) -> Result<InstancePage>;
 
     /// An instance's jobs, oldest first.
     async fn instance_jobs(&self, account_id: &str, instance_id: &str) -> Result<Vec<Job>>;

@@ -12,10 +12,15 @@ use cloudtwin_core::{AccessKey, Account, Instance, Job, JobOutcome, JobState, Pr
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior};
 use tokio::sync::oneshot;
 
-use crate::{IamPassword, IdempotencyRecord, InstanceQuery, Mutation, Result, Store, StoreError};
+use rusqlite::types::Value as SqlValue;
 
-/// 1: first release; 2: iam_passwords.
-const SCHEMA_VERSION: i64 = 2;
+use crate::{
+    IamPassword, IdempotencyRecord, InstancePage, InstanceQuery, Mutation, Result, Store,
+    StoreError,
+};
+
+/// 1: first release; 2: iam_passwords; 3: the instance-name index.
+const SCHEMA_VERSION: i64 = 3;
 const MAX_GROUP: usize = 512;
 const MAX_IDLE_READERS: usize = 8;
 
@@ -49,6 +54,7 @@ CREATE TABLE IF NOT EXISTS instances (
     version INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS instances_owner ON instances(account_id, product, deleted, created_ms);
+CREATE INDEX IF NOT EXISTS instances_name ON instances(account_id, product, name);
 CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY,
     account_id TEXT NOT NULL,
@@ -425,6 +431,38 @@ fn apply(conn: &Connection, m: &Mutation) -> Result<()> {
     Ok(())
 }
 
+/// The WHERE clause for a query, naming only the conditions it has, so SQLite can
+/// use the primary key or the owner index instead of scanning.
+fn instance_filter(q: &InstanceQuery) -> (String, Vec<SqlValue>) {
+    let mut sql = String::from("account_id = ? AND deleted = 0");
+    let mut args = vec![SqlValue::Text(q.account_id.clone())];
+    let mut add = |clause: &str, value: Option<String>| {
+        if let Some(v) = value {
+            sql.push_str(" AND ");
+            sql.push_str(clause);
+            args.push(SqlValue::Text(v));
+        }
+    };
+    add("id = ?", q.id.clone());
+    add("product = ?", q.product.map(|p| p.as_str().to_owned()));
+    add("region = ?", q.region.clone());
+    add("status = ?", q.status.clone());
+    add("instr(name, ?) > 0", q.name_contains.clone());
+    add("name = ?", q.name_equals.clone());
+    add("resource_group_id = ?", q.resource_group_id.clone());
+    for tag in &q.tags {
+        sql.push_str(
+            " AND EXISTS (SELECT 1 FROM json_each(instances.tags) t
+               WHERE json_extract(t.value, '$.key') = ?
+                 AND (? = '' OR json_extract(t.value, '$.value') = ?))",
+        );
+        args.push(SqlValue::Text(tag.key.clone()));
+        args.push(SqlValue::Text(tag.value.clone()));
+        args.push(SqlValue::Text(tag.value.clone()));
+    }
+    (sql, args)
+}
+
 const JOB_COLUMNS: &str =
     "id, account_id, product, instance_id, operation, state, outcome, created_ms,
     due_ms, finished_ms, attempts, lease_owner, lease_until_ms";
@@ -637,30 +675,47 @@ impl Store for SqliteStore {
 
     async fn instances(&self, q: &InstanceQuery) -> Result<Vec<Instance>> {
         self.read(|c| {
+            let (filter, args) = instance_filter(q);
             let sql = format!(
-                "SELECT {INSTANCE_COLUMNS} FROM instances
-                 WHERE account_id = ?1 AND deleted = 0
-                   AND (?2 IS NULL OR product = ?2) AND (?3 IS NULL OR region = ?3)
-                   AND (?4 IS NULL OR status = ?4) AND (?5 IS NULL OR id = ?5)
-                   AND (?6 IS NULL OR instr(name, ?6) > 0) AND (?7 IS NULL OR resource_group_id = ?7)
-                 ORDER BY created_ms DESC, id DESC"
+                "SELECT {INSTANCE_COLUMNS} FROM instances WHERE {filter} ORDER BY created_ms DESC, id DESC"
             );
             let mut stmt = c.prepare_cached(&sql).map_err(unavailable)?;
             let rows = stmt
-                .query_map(
-                    params![
-                        q.account_id,
-                        q.product.map(Product::as_str),
-                        q.region,
-                        q.status,
-                        q.id,
-                        q.name_contains,
-                        q.resource_group_id
-                    ],
-                    instance_row,
-                )
+                .query_map(rusqlite::params_from_iter(args), instance_row)
                 .map_err(unavailable)?;
             collect(rows)
+        })
+    }
+
+    async fn instances_page(
+        &self,
+        q: &InstanceQuery,
+        offset: usize,
+        limit: usize,
+    ) -> Result<InstancePage> {
+        self.read(|c| {
+            let (filter, mut args) = instance_filter(q);
+            let count_sql = format!("SELECT count(*) FROM instances WHERE {filter}");
+            let total: i64 = c
+                .prepare_cached(&count_sql)
+                .and_then(|mut s| {
+                    s.query_row(rusqlite::params_from_iter(args.iter()), |r| r.get(0))
+                })
+                .map_err(unavailable)?;
+            let sql = format!(
+                "SELECT {INSTANCE_COLUMNS} FROM instances WHERE {filter}
+                 ORDER BY created_ms DESC, id DESC LIMIT ? OFFSET ?"
+            );
+            args.push(SqlValue::Integer(limit as i64));
+            args.push(SqlValue::Integer(offset as i64));
+            let mut stmt = c.prepare_cached(&sql).map_err(unavailable)?;
+            let rows = stmt
+                .query_map(rusqlite::params_from_iter(args), instance_row)
+                .map_err(unavailable)?;
+            Ok(InstancePage {
+                items: collect(rows)?,
+                total: total as usize,
+            })
         })
     }
 

@@ -259,8 +259,8 @@ impl Havenask {
             region: Some(self.region(call)?),
             status: None,
             id: text(input, "instanceId").map(str::to_owned),
-            name_contains: None,
             resource_group_id: text(input, "resourceGroupId").map(str::to_owned),
+            ..Default::default()
         };
         let mut matching = Vec::new();
         for instance in self

@@ -99,9 +99,8 @@ impl Openanalytics {
             product: Some(Product::Openanalytics),
             region: None,
             status: None,
-            id: None,
-            name_contains: Some(name.to_owned()),
-            resource_group_id: None,
+            name_equals: Some(name.to_owned()),
+            ..Default::default()
         };
         Ok(self
             .ctx

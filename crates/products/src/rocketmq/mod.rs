@@ -164,11 +164,21 @@ impl RocketMq {
         name: &str,
         except: Option<&str>,
     ) -> Result<(), HwError> {
+        let query = InstanceQuery {
+            account_id: call.caller()?.account_id.clone(),
+            product: Some(Product::RocketMq),
+            region: Some(call.project()?.region.clone()),
+            name_equals: Some(name.to_owned()),
+            ..InstanceQuery::default()
+        };
         let taken = self
-            .instances_in(call)
-            .await?
+            .ctx
+            .store
+            .instances(&query)
+            .await
+            .map_err(errors::store)?
             .iter()
-            .any(|i| i.name == name && Some(i.id.as_str()) != except);
+            .any(|i| Some(i.id.as_str()) != except);
         if taken {
             return Err(errors::name_exists(name));
         }

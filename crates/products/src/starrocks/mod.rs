@@ -361,23 +361,22 @@ impl StarRocks {
             id: text(input, "InstanceId").map(str::to_owned),
             name_contains: text(input, "InstanceName").map(str::to_owned),
             resource_group_id: text(input, "ResourceGroupId").map(str::to_owned),
+            tags: wanted,
+            ..Default::default()
         };
-        let matching: Vec<Instance> = self
+        let found = self
             .ctx
             .store
-            .instances(&query)
+            .instances_page(&query, page.offset(), page.size)
             .await
-            .map_err(store_error)?
-            .into_iter()
-            .filter(|i| i.has_tags(&wanted))
-            .collect();
-        let total = matching.len();
+            .map_err(store_error)?;
         let now = self.ctx.clock.now_ms();
         let mut data = Vec::new();
-        for instance in page.slice(matching) {
-            let doc = Doc::from_instance(&instance).map_err(AliError::internal)?;
-            data.push(instance_view(&instance, &doc, now));
+        for instance in &found.items {
+            let doc = Doc::from_instance(instance).map_err(AliError::internal)?;
+            data.push(instance_view(instance, &doc, now));
         }
+        let total = found.total;
         Ok((Value::Array(data), total))
     }
 
