@@ -1,36 +1,69 @@
 //! Replay protection: a signature nonce is accepted once per access key within the
 //! timestamp window. Kept in memory: a restart forgets, which the window bounds.
+//!
+//! Entries expire in the order they were added, so a queue beside the set drops them in
+//! amortised O(1). Keys are 64-bit keyed hashes of (access key, nonce) to keep each entry
+//! small; the set is capped, and past the cap the oldest entries go first.
 
-use std::collections::HashMap;
+use std::collections::hash_map::RandomState;
+use std::collections::{HashSet, VecDeque};
+use std::hash::BuildHasher;
 use std::sync::Mutex;
+
+/// At ~40 bytes an entry, about 40 MiB at most.
+const DEFAULT_CAPACITY: usize = 1_000_000;
 
 pub struct NonceCache {
     window_ms: i64,
-    seen: Mutex<HashMap<(String, String), i64>>,
+    capacity: usize,
+    hasher: RandomState,
+    state: Mutex<Seen>,
+}
+
+#[derive(Default)]
+struct Seen {
+    keys: HashSet<u64>,
+    /// (expiry, key), oldest first.
+    order: VecDeque<(i64, u64)>,
 }
 
 impl NonceCache {
     pub fn new(window_ms: i64) -> Self {
+        Self::with_capacity(window_ms, DEFAULT_CAPACITY)
+    }
+
+    pub fn with_capacity(window_ms: i64, capacity: usize) -> Self {
         Self {
             window_ms,
-            seen: Mutex::new(HashMap::new()),
+            capacity: capacity.max(1),
+            hasher: RandomState::new(),
+            state: Mutex::new(Seen::default()),
         }
     }
 
     /// Records the nonce; false if it was already used within the window.
     pub fn first_use(&self, access_key_id: &str, nonce: &str, now_ms: i64) -> bool {
-        let mut seen = self.seen.lock().expect("nonce cache lock");
-        if seen.len() > 100_000 {
-            seen.retain(|_, expires| *expires > now_ms);
+        let key = self.hasher.hash_one((access_key_id, nonce));
+        let mut seen = self.state.lock().expect("nonce cache lock");
+        while let Some(&(expires, old)) = seen.order.front() {
+            if expires > now_ms {
+                break;
+            }
+            seen.order.pop_front();
+            seen.keys.remove(&old);
         }
-        let key = (access_key_id.to_owned(), nonce.to_owned());
-        match seen.get(&key) {
-            Some(expires) if *expires > now_ms => false,
-            _ => {
-                seen.insert(key, now_ms + 2 * self.window_ms);
-                true
+        if seen.keys.contains(&key) {
+            return false;
+        }
+        if seen.order.len() >= self.capacity {
+            if let Some((_, old)) = seen.order.pop_front() {
+                seen.keys.remove(&old);
             }
         }
+        seen.keys.insert(key);
+        // Twice the window: a timestamp may be up to one window in the future.
+        seen.order.push_back((now_ms + 2 * self.window_ms, key));
+        true
     }
 }
 
@@ -45,5 +78,19 @@ mod tests {
         assert!(!cache.first_use("ak", "n1", 10));
         assert!(cache.first_use("other", "n1", 10), "nonces are per key");
         assert!(cache.first_use("ak", "n1", 2001));
+    }
+
+    #[test]
+    fn capacity_bounds_memory_oldest_first() {
+        let cache = NonceCache::with_capacity(1000, 3);
+        for n in ["a", "b", "c", "d"] {
+            assert!(cache.first_use("ak", n, 0));
+        }
+        assert!(!cache.first_use("ak", "d", 0), "recent ones are kept");
+        assert!(
+            cache.first_use("ak", "a", 0),
+            "the oldest was dropped at the cap"
+        );
+        assert!(cache.state.lock().unwrap().keys.len() <= 3);
     }
 }

@@ -126,10 +126,11 @@ impl Engine {
             .claim_jobs(now, &self.owner, LEASE_MS, CLAIM_BATCH)
             .await?;
         let n = jobs.len();
-        for job in jobs {
-            if let Err(e) = self.run(job).await {
-                tracing::warn!(error = %e, "job could not be finished; it will be retried");
-            }
+        // Together, so their commits share the writer's group commits.
+        let results =
+            futures_util::future::join_all(jobs.into_iter().map(|job| self.run(job))).await;
+        for e in results.into_iter().filter_map(Result::err) {
+            tracing::warn!(error = %e, "job could not be finished; it will be retried");
         }
         Ok(n)
     }
@@ -173,13 +174,15 @@ impl Engine {
         let mut instance = instance;
         for _ in 0..8 {
             let now = self.clock.now_ms();
-            let done = Job {
+            let mut done = Job {
                 state,
                 finished_ms: Some(now),
                 lease_owner: None,
                 lease_until_ms: 0,
                 ..job.clone()
             };
+            // The document now lives on the instance; the history needs only the status.
+            done.outcome.doc = None;
             let mut batch = vec![Mutation::PutJob(done)];
             if let Some(mut inst) = instance.take() {
                 apply_outcome(&mut inst, &job.outcome, now);
