@@ -68,13 +68,48 @@ pub struct Opened {
 }
 
 pub fn open(data_dir: &std::path::Path, master_key: Option<&str>) -> Result<Opened, StartError> {
+    create_data_dir(data_dir)?;
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(data_dir.join("cloudtwin.db"))?);
+    open_with(data_dir, master_key, store)
+}
+
+/// Like [`open`], with the state in `store` when given (`postgres://...`, for replicas
+/// that share state) instead of the SQLite file in the data directory. The master key
+/// stays in the data directory either way.
+pub async fn open_store(
+    data_dir: &std::path::Path,
+    master_key: Option<&str>,
+    store: Option<&str>,
+) -> Result<Opened, StartError> {
+    let Some(url) = store else {
+        return open(data_dir, master_key);
+    };
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return Err(StartError::Store(cloudtwin_store::StoreError::Unavailable(
+            "--store takes a postgres:// URL; without it, state is the SQLite file in the data directory"
+                .into(),
+        )));
+    }
+    create_data_dir(data_dir)?;
+    let store: Arc<dyn Store> =
+        Arc::new(cloudtwin_store_postgres::PostgresStore::connect(url).await?);
+    open_with(data_dir, master_key, store)
+}
+
+fn create_data_dir(data_dir: &std::path::Path) -> Result<(), StartError> {
     std::fs::create_dir_all(data_dir).map_err(|source| StartError::DataDir {
         path: data_dir.display().to_string(),
         source,
-    })?;
+    })
+}
+
+fn open_with(
+    data_dir: &std::path::Path,
+    master_key: Option<&str>,
+    store: Arc<dyn Store>,
+) -> Result<Opened, StartError> {
     let ids: Arc<dyn IdSource> = Arc::new(RandomIds);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(data_dir.join("cloudtwin.db"))?);
     let master_key = Arc::new(keys::load_master_key(data_dir, master_key, ids.as_ref())?);
     let keyring = Keyring {
         store: store.clone(),
@@ -115,7 +150,12 @@ impl Running {
 }
 
 pub async fn start(config: Config) -> Result<Running, StartError> {
-    let opened = open(&config.data_dir, config.master_key.as_deref())?;
+    start_with_store(config, None).await
+}
+
+/// [`start`], with the state in `store` when given (see [`open_store`]).
+pub async fn start_with_store(config: Config, store: Option<&str>) -> Result<Running, StartError> {
+    let opened = open_store(&config.data_dir, config.master_key.as_deref(), store).await?;
     let env_key = config
         .access_key
         .as_ref()

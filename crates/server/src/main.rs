@@ -44,6 +44,10 @@ struct DataArgs {
     /// Where state is kept (SQLite database, master key, credentials).
     #[arg(long, env = "CLOUDTWIN_DATA_DIR", default_value = "cloudtwin-data")]
     data_dir: PathBuf,
+    /// Keep state in PostgreSQL (`postgres://user@host:5432/db`), shared by replicas,
+    /// instead of the SQLite file in the data directory.
+    #[arg(long, env = "CLOUDTWIN_STORE")]
+    store: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -97,7 +101,7 @@ async fn main() -> ExitCode {
             listen,
             data,
             lifecycle,
-        } => serve(listen, data.data_dir, lifecycle).await,
+        } => serve(listen, data, lifecycle).await,
         Command::Accounts { command } => accounts(command).await,
     };
     match result {
@@ -109,7 +113,8 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn serve(listen: String, data_dir: PathBuf, lifecycle: Lifecycle) -> Result<(), String> {
+async fn serve(listen: String, data: DataArgs, lifecycle: Lifecycle) -> Result<(), String> {
+    let data_dir = data.data_dir;
     let access_key = match (
         env("CLOUDTWIN_ACCESS_KEY_ID"),
         env("CLOUDTWIN_ACCESS_KEY_SECRET"),
@@ -130,7 +135,7 @@ async fn serve(listen: String, data_dir: PathBuf, lifecycle: Lifecycle) -> Resul
         master_key: env("CLOUDTWIN_MASTER_KEY"),
         access_key,
     };
-    let running = cloudtwin_server::start(config)
+    let running = cloudtwin_server::start_with_store(config, data.store.as_deref())
         .await
         .map_err(|e| e.to_string())?;
     let mut out = std::io::stdout().lock();
@@ -172,8 +177,13 @@ async fn accounts(command: AccountsCommand) -> Result<(), String> {
     let master_key = env("CLOUDTWIN_MASTER_KEY");
     match command {
         AccountsCommand::Create { name, data } => {
-            let opened = cloudtwin_server::open(&data.data_dir, master_key.as_deref())
-                .map_err(|e| e.to_string())?;
+            let opened = cloudtwin_server::open_store(
+                &data.data_dir,
+                master_key.as_deref(),
+                data.store.as_deref(),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
             let issued = opened
                 .keyring
                 .create_account(&name, None)
@@ -193,8 +203,13 @@ async fn accounts(command: AccountsCommand) -> Result<(), String> {
                 .read_line(&mut line)
                 .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
             let password = line.trim_end_matches(['\n', '\r']);
-            let opened = cloudtwin_server::open(&data.data_dir, master_key.as_deref())
-                .map_err(|e| e.to_string())?;
+            let opened = cloudtwin_server::open_store(
+                &data.data_dir,
+                master_key.as_deref(),
+                data.store.as_deref(),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
             opened
                 .keyring
                 .set_password(&name, password)
@@ -206,8 +221,13 @@ async fn accounts(command: AccountsCommand) -> Result<(), String> {
             );
         }
         AccountsCommand::List { data } => {
-            let opened = cloudtwin_server::open(&data.data_dir, master_key.as_deref())
-                .map_err(|e| e.to_string())?;
+            let opened = cloudtwin_server::open_store(
+                &data.data_dir,
+                master_key.as_deref(),
+                data.store.as_deref(),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
             for account in opened.store.accounts().await.map_err(|e| e.to_string())? {
                 let keys = opened
                     .store

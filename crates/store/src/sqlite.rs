@@ -20,8 +20,9 @@ use crate::{
 };
 
 /// 1: first release; 2: iam_passwords; 3: the instance-name index;
-/// 4: listing indexes by region and by name; 5: indexes for the next due job.
-const SCHEMA_VERSION: i64 = 5;
+/// 4: listing indexes by region and by name; 5: indexes for the next due job;
+/// 6: the name index also orders by creation, so the planner prefers it to a scan.
+const SCHEMA_VERSION: i64 = 6;
 const MAX_GROUP: usize = 512;
 const MAX_IDLE_READERS: usize = 8;
 
@@ -58,7 +59,8 @@ CREATE INDEX IF NOT EXISTS instances_owner ON instances(account_id, product, del
 -- Every equality a listing uses comes before the order, so the planner prefers these.
 DROP INDEX IF EXISTS instances_name;
 CREATE INDEX IF NOT EXISTS instances_by_region ON instances(account_id, product, deleted, region, created_ms);
-CREATE INDEX IF NOT EXISTS instances_by_name ON instances(account_id, product, deleted, name);
+DROP INDEX IF EXISTS instances_by_name;
+CREATE INDEX IF NOT EXISTS instances_by_name_created ON instances(account_id, product, deleted, name, created_ms);
 CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY,
     account_id TEXT NOT NULL,

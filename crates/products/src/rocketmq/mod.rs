@@ -164,10 +164,11 @@ impl RocketMq {
         name: &str,
         except: Option<&str>,
     ) -> Result<(), HwError> {
+        // By name only: with the region too, SQLite may pick the region index and scan it.
+        let region = &call.project()?.region;
         let query = InstanceQuery {
             account_id: call.caller()?.account_id.clone(),
             product: Some(Product::RocketMq),
-            region: Some(call.project()?.region.clone()),
             name_equals: Some(name.to_owned()),
             ..InstanceQuery::default()
         };
@@ -178,7 +179,7 @@ impl RocketMq {
             .await
             .map_err(errors::store)?
             .iter()
-            .any(|i| Some(i.id.as_str()) != except);
+            .any(|i| &i.region == region && Some(i.id.as_str()) != except);
         if taken {
             return Err(errors::name_exists(name));
         }
