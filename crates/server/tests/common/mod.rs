@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod huawei;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 
