@@ -115,6 +115,19 @@ impl Context {
     }
 }
 
+/// A store failure as Alibaba answers it: 503 while the store is unreachable (the SDKs
+/// and Terraform retry that), an internal error otherwise.
+pub fn ali_store_error(e: StoreError) -> cloudtwin_aliyun::AliError {
+    match e {
+        StoreError::Unavailable(m) => cloudtwin_aliyun::AliError::new(
+            503,
+            "ServiceUnavailable",
+            format!("The request has failed due to a temporary failure of the server: {m}"),
+        ),
+        other => cloudtwin_aliyun::AliError::internal(other),
+    }
+}
+
 /// How long a client token is remembered.
 pub const CLIENT_TOKEN_TTL_MS: i64 = 24 * 3600 * 1000;
 

@@ -77,14 +77,7 @@ fn unknown_region(region: &str) -> AliError {
 }
 
 fn store_error(e: StoreError) -> AliError {
-    match e {
-        StoreError::Unavailable(m) => AliError::new(
-            503,
-            "ServiceUnavailable",
-            format!("The request has failed due to a temporary failure of the server: {m}"),
-        ),
-        other => AliError::internal(other),
-    }
+    crate::ali_store_error(e)
 }
 
 /// The success envelope every Havenask operation answers with.

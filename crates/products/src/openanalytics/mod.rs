@@ -54,11 +54,8 @@ fn not_found(id: &str) -> AliError {
 
 fn store_error(e: StoreError) -> AliError {
     match e {
-        StoreError::Unavailable(m) => AliError::new(
-            503,
-            "ServiceUnavailable",
-            format!("The request has failed due to a temporary failure of the server: {m}"),
-        ),
+        // The page's own code for internal errors, with HTTP 500 (never 600).
+        StoreError::Unavailable(_) => crate::ali_store_error(e),
         other => Code::Internal.error(format!("An internal error occurred: {other}")),
     }
 }

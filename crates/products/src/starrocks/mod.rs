@@ -57,14 +57,7 @@ fn wrong_status(status: &str, action: &str) -> AliError {
 }
 
 fn store_error(e: StoreError) -> AliError {
-    match e {
-        StoreError::Unavailable(m) => AliError::new(
-            503,
-            "ServiceUnavailable",
-            format!("The request has failed due to a temporary failure of the server: {m}"),
-        ),
-        other => AliError::internal(other),
-    }
+    crate::ali_store_error(e)
 }
 
 /// The success envelope every StarRocks operation answers with.
