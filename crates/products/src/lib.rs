@@ -1,6 +1,7 @@
 //! The products: each maps its API's typed requests onto the core domain and back
 //! into that product's exact response shapes, status strings and error codes.
 
+pub mod alibaba_rules;
 pub mod havenask;
 pub mod iam;
 pub mod location;

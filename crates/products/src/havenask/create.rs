@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::catalog::{Catalog, Kind};
 use super::invalid;
+use crate::alibaba_rules::{self, TagNames};
 
 /// The billing method new instances get when `chargeType` is absent (DESIGN.md).
 pub const DEFAULT_CHARGE_TYPE: &str = "PREPAY";
@@ -299,46 +300,6 @@ fn check_value(catalog: &Catalog, code: &str, kind: &Kind, value: &str) -> Resul
     Ok(())
 }
 
-pub fn validate_resource_group(id: &str) -> Result<(), AliError> {
-    if !id.starts_with("rg-") || id.len() < 4 || id.len() > 64 {
-        return Err(invalid(format!(
-            "resourceGroupId {id:?} is not a resource group id (rg-...)"
-        )));
-    }
-    Ok(())
-}
-
-/// Alibaba's tag rules: at most 20, keys 1–128 characters not starting with `aliyun` or
-/// `acs:`, values up to 128 characters, no key twice.
-pub fn validate_tags(tags: &[TagSpec]) -> Result<Vec<Tag>, AliError> {
-    if tags.len() > 20 {
-        return Err(invalid("tags can hold at most 20 tags".into()));
-    }
-    let mut out: Vec<Tag> = Vec::new();
-    for t in tags {
-        let key = t.key.clone().unwrap_or_default();
-        let value = t.value.clone().unwrap_or_default();
-        let len = key.chars().count();
-        if len == 0 || len > 128 {
-            return Err(invalid("tags key must be 1 to 128 characters".into()));
-        }
-        let lower = key.to_ascii_lowercase();
-        if lower.starts_with("aliyun") || lower.starts_with("acs:") {
-            return Err(invalid(format!(
-                "tags key {key:?} must not start with aliyun or acs:"
-            )));
-        }
-        if value.chars().count() > 128 {
-            return Err(invalid("tags value must be at most 128 characters".into()));
-        }
-        if out.iter().any(|o| o.key == key) {
-            return Err(invalid(format!("tags key {key:?} is given twice")));
-        }
-        out.push(Tag { key, value });
-    }
-    Ok(out)
-}
-
 /// Descriptions are free text up to 64 characters (cloudtwin's limit; the docs give none).
 pub fn validate_description(d: &str) -> Result<(), AliError> {
     if d.chars().count() > 64 {
@@ -355,6 +316,21 @@ pub fn validate_order_type(catalog: &Catalog, t: &str) -> Result<(), AliError> {
         )));
     }
     Ok(())
+}
+
+const TAG_NAMES: TagNames = TagNames {
+    list: "tags",
+    key: "tags key",
+    value: "tags value",
+};
+
+pub fn validate_tags(tags: &[TagSpec]) -> Result<Vec<Tag>, AliError> {
+    let pairs = tags.iter().map(|t| (t.key.clone(), t.value.clone()));
+    alibaba_rules::validate_tags(pairs, &TAG_NAMES, invalid)
+}
+
+pub fn validate_resource_group(id: &str) -> Result<(), AliError> {
+    alibaba_rules::validate_resource_group(id, "resourceGroupId", invalid)
 }
 
 #[cfg(test)]

@@ -7,6 +7,22 @@ use serde::Deserialize;
 
 use super::catalog::{Catalog, GroupDefaults};
 use super::invalid;
+use crate::alibaba_rules::{self, TagNames};
+
+const TAG_NAMES: TagNames = TagNames {
+    list: "Tags",
+    key: "Tag Key",
+    value: "Tag Value",
+};
+
+pub fn validate_tags(tags: &[TagSpec]) -> Result<Vec<Tag>, AliError> {
+    let pairs = tags.iter().map(|t| (t.key.clone(), t.value.clone()));
+    alibaba_rules::validate_tags(pairs, &TAG_NAMES, invalid)
+}
+
+pub fn validate_resource_group(id: &str) -> Result<(), AliError> {
+    alibaba_rules::validate_resource_group(id, "ResourceGroupId", invalid)
+}
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -136,46 +152,6 @@ pub fn validate_name(name: &str, param: &str) -> Result<(), AliError> {
     if n == 0 || n > 64 || name.trim() != name {
         return Err(invalid(format!(
             "{param} must be 1 to 64 characters without leading or trailing spaces"
-        )));
-    }
-    Ok(())
-}
-
-pub fn validate_tags(tags: &[TagSpec]) -> Result<Vec<Tag>, AliError> {
-    if tags.len() > 20 {
-        return Err(invalid("Tags can hold at most 20 tags".to_string()));
-    }
-    let mut out: Vec<Tag> = Vec::new();
-    for t in tags {
-        let key = t.key.clone().unwrap_or_default();
-        let value = t.value.clone().unwrap_or_default();
-        let len = key.chars().count();
-        if len == 0 || len > 128 {
-            return Err(invalid("Tag Key must be 1 to 128 characters".to_string()));
-        }
-        let lower = key.to_ascii_lowercase();
-        if lower.starts_with("aliyun") || lower.starts_with("acs:") {
-            return Err(invalid(format!(
-                "Tag Key {key:?} must not start with aliyun or acs:"
-            )));
-        }
-        if value.chars().count() > 128 {
-            return Err(invalid(
-                "Tag Value must be at most 128 characters".to_string(),
-            ));
-        }
-        if out.iter().any(|o| o.key == key) {
-            return Err(invalid(format!("Tag Key {key:?} is given twice")));
-        }
-        out.push(Tag { key, value });
-    }
-    Ok(out)
-}
-
-pub fn validate_resource_group(id: &str) -> Result<(), AliError> {
-    if !id.starts_with("rg-") || id.len() < 4 {
-        return Err(invalid(format!(
-            "ResourceGroupId {id:?} is not a resource group id (rg-...)"
         )));
     }
     Ok(())
