@@ -79,7 +79,10 @@ pub struct Job {
     /// When the transition completes.
     pub due_ms: i64,
     pub finished_ms: Option<i64>,
+    /// How many times a worker claimed the job; more than one means a retry or a
+    /// takeover after a lease expired, never two workers at once.
     pub attempts: i32,
+    /// The worker holding the lease; on a finished job, the worker that finished it.
     pub lease_owner: Option<String>,
     pub lease_until_ms: i64,
 }

@@ -4,6 +4,7 @@
 
 mod provisioner;
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,6 +27,7 @@ pub struct Engine {
     lifecycle: Lifecycle,
     provisioner: Arc<dyn Provisioner>,
     owner: String,
+    lease_ms: i64,
     wake: Notify,
 }
 
@@ -43,8 +45,18 @@ impl Engine {
             lifecycle,
             provisioner,
             owner,
+            lease_ms: LEASE_MS,
             wake: Notify::new(),
         })
+    }
+
+    /// The same engine with leases of `lease_ms` (renewed every third of it); call before
+    /// the engine is shared.
+    pub fn with_lease_ms(mut self: Arc<Self>, lease_ms: i64) -> Arc<Self> {
+        Arc::get_mut(&mut self)
+            .expect("the lease is set before the engine is shared")
+            .lease_ms = lease_ms.max(3);
+        self
     }
 
     pub fn lifecycle(&self) -> Lifecycle {
@@ -123,7 +135,7 @@ impl Engine {
         let now = self.clock.now_ms();
         let jobs = self
             .store
-            .claim_jobs(now, &self.owner, LEASE_MS, CLAIM_BATCH)
+            .claim_jobs(now, &self.owner, self.lease_ms, CLAIM_BATCH)
             .await?;
         let n = jobs.len();
         // Together, so their commits share the writer's group commits.
@@ -143,7 +155,14 @@ impl Engine {
         else {
             return self.finish(job, JobState::Failed, None).await;
         };
-        match self.provisioner.advance(&job, &instance).await {
+        let advanced = self
+            .holding_lease(&job, self.provisioner.advance(&job, &instance))
+            .await;
+        let Some(advanced) = advanced else {
+            tracing::info!(job = %job.id, "another worker took the job over; dropped here");
+            return Ok(());
+        };
+        match advanced {
             Ok(()) => self.finish(job, JobState::Succeeded, Some(instance)).await,
             Err(reason) if job.attempts >= MAX_ATTEMPTS => {
                 tracing::error!(job = %job.id, %reason, "job failed for good");
@@ -159,12 +178,63 @@ impl Engine {
                     lease_until_ms: 0,
                     ..job
                 };
-                self.store.commit(vec![Mutation::PutJob(retry)]).await
+                let given_back = Mutation::UpdateClaimedJob {
+                    job: retry,
+                    owner: self.owner.clone(),
+                };
+                match self.store.commit(vec![given_back]).await {
+                    // Only the lease check can conflict: another worker has the job now.
+                    Err(StoreError::Conflict(_)) => Ok(()),
+                    other => other,
+                }
             }
         }
     }
 
+    /// Runs `work` while renewing the job's lease every third of its length, so a long
+    /// provisioning step is not taken over. `None` once the lease is lost: the work is
+    /// dropped unfinished and the new owner carries the job on.
+    async fn holding_lease<T>(&self, job: &Job, work: impl Future<Output = T>) -> Option<T> {
+        let period = Duration::from_millis((self.lease_ms / 3).max(1) as u64);
+        let mut beat = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        tokio::pin!(work);
+        loop {
+            tokio::select! {
+                out = &mut work => return Some(out),
+                _ = beat.tick() => {
+                    let renew = Mutation::ExtendLease {
+                        job_id: job.id.clone(),
+                        owner: self.owner.clone(),
+                        attempts: job.attempts,
+                        until_ms: self.clock.now_ms() + self.lease_ms,
+                    };
+                    match self.store.commit(vec![renew]).await {
+                        Ok(()) => {}
+                        Err(StoreError::Conflict(_)) => return None,
+                        // The lease may still hold; if it lapses, the finish is refused.
+                        Err(e) => tracing::warn!(job = %job.id, error = %e, "lease not renewed"),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether this worker's claim is still the job's lease (after a conflicting write).
+    async fn still_leased(&self, job: &Job) -> Result<bool, StoreError> {
+        let jobs = self
+            .store
+            .instance_jobs(&job.account_id, &job.instance_id)
+            .await?;
+        Ok(jobs.iter().any(|j| {
+            j.id == job.id
+                && j.state == JobState::Running
+                && j.attempts == job.attempts
+                && j.lease_owner.as_deref() == Some(self.owner.as_str())
+        }))
+    }
+
     /// Ends the job; on success its outcome lands on the instance in the same commit.
+    /// Only while the claim still holds: a job taken over by another worker is left to it.
     async fn finish(
         &self,
         job: Job,
@@ -177,18 +247,26 @@ impl Engine {
             let mut done = Job {
                 state,
                 finished_ms: Some(now),
-                lease_owner: None,
+                // Kept: who finished the job.
+                lease_owner: Some(self.owner.clone()),
                 lease_until_ms: 0,
                 ..job.clone()
             };
             // The document now lives on the instance; the history needs only the status.
             done.outcome.doc = None;
-            let mut batch = vec![Mutation::PutJob(done)];
+            let mut batch = vec![Mutation::UpdateClaimedJob {
+                job: done,
+                owner: self.owner.clone(),
+            }];
             if let Some(mut inst) = instance.take() {
                 apply_outcome(&mut inst, &job.outcome, now);
                 batch.insert(0, Mutation::UpdateInstance(inst));
             }
             match self.store.commit(batch).await {
+                Err(StoreError::Conflict(_)) if !self.still_leased(&job).await? => {
+                    tracing::info!(job = %job.id, "another worker took the job over; dropped here");
+                    return Ok(());
+                }
                 // Someone changed the instance meanwhile (a rename, a tag): re-read and apply again.
                 Err(StoreError::Conflict(_)) if state == JobState::Succeeded => {
                     instance = self
@@ -333,6 +411,159 @@ mod tests {
         let got = store.instance("acc", "c-1").await.unwrap().unwrap();
         assert!(got.deleted);
         assert_eq!(got.name, "renamed");
+    }
+
+    fn running_outcome() -> JobOutcome {
+        JobOutcome {
+            status: "running".into(),
+            doc: None,
+            remove: false,
+        }
+    }
+
+    async fn engine_named(
+        store: &Arc<dyn Store>,
+        clock: &ManualClock,
+        provisioner: Arc<dyn Provisioner>,
+        owner: &str,
+        lease_ms: i64,
+    ) -> Arc<Engine> {
+        Engine::new(
+            store.clone(),
+            Arc::new(clock.clone()),
+            Lifecycle::Instant,
+            provisioner,
+            owner.into(),
+        )
+        .with_lease_ms(lease_ms)
+    }
+
+    /// Holds every job until the test lets one through.
+    struct Gate(tokio::sync::Semaphore);
+
+    #[async_trait::async_trait]
+    impl Provisioner for Gate {
+        async fn advance(&self, _job: &Job, _instance: &Instance) -> Result<(), String> {
+            self.0.acquire().await.expect("gate open").forget();
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_job_taken_over_is_finished_once_by_its_new_owner() {
+        let (_dir, store, clock, engine) = setup(Lifecycle::Instant).await;
+        let inst = instance();
+        let job = engine.job(
+            "j1".into(),
+            &inst,
+            "CreateInstance",
+            TransitionKind::Create,
+            running_outcome(),
+        );
+        store
+            .commit(vec![
+                Mutation::InsertInstance(inst.clone()),
+                Mutation::PutJob(job),
+            ])
+            .await
+            .unwrap();
+        // The first worker claims the job, then stalls past its lease.
+        let stalled = store.claim_jobs(1_000, "test", 1_000, 10).await.unwrap();
+        clock.advance(1_500);
+        let other = engine_named(&store, &clock, Arc::new(Simulated), "other", 1_000).await;
+        assert_eq!(other.run_due().await.unwrap(), 1);
+        // The stalled worker wakes up and tries to finish: dropped, nothing applied twice.
+        engine
+            .finish(stalled[0].clone(), JobState::Succeeded, Some(inst.clone()))
+            .await
+            .unwrap();
+        let got = store.instance("acc", "c-1").await.unwrap().unwrap();
+        assert_eq!((got.status.as_str(), got.version), ("running", 2));
+        let jobs = store.instance_jobs("acc", "c-1").await.unwrap();
+        assert_eq!(jobs.len(), 1);
+        assert_eq!(jobs[0].state, JobState::Succeeded);
+        assert_eq!(
+            jobs[0].lease_owner.as_deref(),
+            Some("other"),
+            "who finished it"
+        );
+        assert_eq!(jobs[0].attempts, 2, "claimed twice, finished once");
+    }
+
+    #[tokio::test]
+    async fn a_long_step_keeps_its_lease_and_a_lost_lease_stops_the_worker() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path().join("s.db")).unwrap());
+        let clock = ManualClock::new(1_000);
+        let gate = Arc::new(Gate(tokio::sync::Semaphore::new(0)));
+        let engine = engine_named(&store, &clock, gate.clone(), "slow", 300).await;
+        let inst = instance();
+        let job = engine.job(
+            "j1".into(),
+            &inst,
+            "CreateInstance",
+            TransitionKind::Create,
+            running_outcome(),
+        );
+        store
+            .commit(vec![Mutation::InsertInstance(inst), Mutation::PutJob(job)])
+            .await
+            .unwrap();
+        let worker = tokio::spawn({
+            let engine = engine.clone();
+            async move { engine.run_due().await }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        // Leased until 1_300; heartbeats every 100 ms (real time) renew it from the clock.
+        clock.advance(200);
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let leased = store.instance_jobs("acc", "c-1").await.unwrap();
+        assert_eq!(leased[0].lease_until_ms, 1_500, "renewed");
+        clock.advance(200);
+        assert!(
+            store
+                .claim_jobs(clock.now_ms(), "thief", 300, 10)
+                .await
+                .unwrap()
+                .is_empty(),
+            "past the first lease end, the renewed lease still holds"
+        );
+        gate.0.add_permits(1);
+        assert_eq!(worker.await.unwrap().unwrap(), 1);
+        let done = store.instance_jobs("acc", "c-1").await.unwrap();
+        assert_eq!(done[0].state, JobState::Succeeded);
+        assert_eq!(done[0].lease_owner.as_deref(), Some("slow"));
+
+        // A second job whose lease lapses (the clock jumps) and is taken over before the
+        // next heartbeat: the heartbeat finds out, and the worker drops the job unfinished.
+        let inst = store.instance("acc", "c-1").await.unwrap().unwrap();
+        let job = engine.job(
+            "j2".into(),
+            &inst,
+            "ModifyCu",
+            TransitionKind::Change,
+            running_outcome(),
+        );
+        store.commit(vec![Mutation::PutJob(job)]).await.unwrap();
+        let worker = tokio::spawn({
+            let engine = engine.clone();
+            async move { engine.run_due().await }
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        clock.advance(10_000);
+        let taken = store
+            .claim_jobs(clock.now_ms(), "thief", 60_000, 10)
+            .await
+            .unwrap();
+        assert_eq!(taken.len(), 1);
+        let ran = tokio::time::timeout(Duration::from_secs(2), worker).await;
+        assert_eq!(ran.expect("the worker stops").unwrap().unwrap(), 1);
+        let jobs = store.instance_jobs("acc", "c-1").await.unwrap();
+        assert_eq!(
+            (jobs[1].state, jobs[1].lease_owner.as_deref()),
+            (JobState::Running, Some("thief"))
+        );
+        assert_eq!(gate.0.available_permits(), 0);
     }
 
     #[tokio::test]

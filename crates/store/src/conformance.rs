@@ -14,6 +14,7 @@ pub async fn run_all(store: Arc<dyn Store>) {
     instances_insert_update_list(store.as_ref()).await;
     failed_batch_leaves_no_trace(store.as_ref()).await;
     jobs_are_claimed_once_and_leases_expire(store.as_ref()).await;
+    claimed_jobs_are_written_only_under_their_lease(store.as_ref()).await;
     idempotency_records(store.as_ref()).await;
     concurrent_batches_all_commit(store.clone()).await;
 }
@@ -329,6 +330,101 @@ async fn jobs_are_claimed_once_and_leases_expire(store: &dyn Store) {
         .is_empty());
     // j2 is leased until 1300.
     assert_eq!(store.next_job_due_ms().await.unwrap(), Some(1300));
+}
+
+/// Runs after `jobs_are_claimed_once_and_leases_expire`, which leaves `j2` leased until 1300.
+async fn claimed_jobs_are_written_only_under_their_lease(store: &dyn Store) {
+    store
+        .commit(vec![Mutation::PutJob(job("j-lease", "c-lease", 500))])
+        .await
+        .unwrap();
+    let ids = |jobs: &[Job]| jobs.iter().map(|j| j.id.clone()).collect::<Vec<_>>();
+    let first = store.claim_jobs(600, "w1", 100, 10).await.unwrap();
+    assert_eq!(ids(&first), ["j-lease"]);
+    let extend = |owner: &str, attempts: i32, until_ms: i64| Mutation::ExtendLease {
+        job_id: "j-lease".into(),
+        owner: owner.into(),
+        attempts,
+        until_ms,
+    };
+    // A heartbeat keeps the job from being taken over...
+    store.commit(vec![extend("w1", 1, 800)]).await.unwrap();
+    assert!(store
+        .claim_jobs(750, "w2", 100, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    // ...until the lease ends; then w2 takes over and w1's writes are refused.
+    let taken = store.claim_jobs(850, "w2", 100, 10).await.unwrap();
+    assert_eq!(ids(&taken), ["j-lease"]);
+    assert_eq!(taken[0].attempts, 2);
+    let late = store.commit(vec![extend("w1", 1, 2000)]).await;
+    assert!(matches!(late, Err(StoreError::Conflict(_))), "{late:?}");
+    let stale_finish = Job {
+        state: JobState::Succeeded,
+        finished_ms: Some(900),
+        lease_until_ms: 0,
+        ..first[0].clone()
+    };
+    let refused = store
+        .commit(vec![Mutation::UpdateClaimedJob {
+            job: stale_finish.clone(),
+            owner: "w1".into(),
+        }])
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::Conflict(_))),
+        "{refused:?}"
+    );
+    // The same worker name with an older claim is refused too: the attempt tells claims apart.
+    let old_claim = store
+        .commit(vec![Mutation::UpdateClaimedJob {
+            job: Job {
+                lease_owner: Some("w2".into()),
+                ..stale_finish.clone()
+            },
+            owner: "w2".into(),
+        }])
+        .await;
+    assert!(
+        matches!(old_claim, Err(StoreError::Conflict(_))),
+        "{old_claim:?}"
+    );
+    let stored = store.instance_jobs("acc", "c-lease").await.unwrap();
+    assert_eq!(
+        (stored[0].state, stored[0].lease_owner.as_deref()),
+        (JobState::Running, Some("w2"))
+    );
+
+    let done = Job {
+        state: JobState::Succeeded,
+        finished_ms: Some(900),
+        lease_until_ms: 0,
+        ..taken[0].clone()
+    };
+    store
+        .commit(vec![Mutation::UpdateClaimedJob {
+            job: done.clone(),
+            owner: "w2".into(),
+        }])
+        .await
+        .unwrap();
+    assert_eq!(store.instance_jobs("acc", "c-lease").await.unwrap(), [done]);
+    // Finished: no claim, no second finish, no heartbeat.
+    let again = store
+        .commit(vec![Mutation::UpdateClaimedJob {
+            job: taken[0].clone(),
+            owner: "w2".into(),
+        }])
+        .await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    let beat = store.commit(vec![extend("w2", 2, 5000)]).await;
+    assert!(matches!(beat, Err(StoreError::Conflict(_))), "{beat:?}");
+    assert!(store
+        .claim_jobs(1200, "w3", 100, 10)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 async fn idempotency_records(store: &dyn Store) {

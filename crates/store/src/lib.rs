@@ -59,8 +59,24 @@ pub enum Mutation {
     /// Fails with `Conflict` unless the stored version equals `instance.version`;
     /// the stored version becomes `instance.version + 1`.
     UpdateInstance(Instance),
-    /// Inserts or replaces a job.
+    /// Inserts or replaces a job. For new jobs; a claimed job is written with
+    /// `UpdateClaimedJob`.
     PutJob(Job),
+    /// Writes a claimed job (finished, or given back for a retry) only while the claim
+    /// that `owner` made is still the job's lease: the stored job is `running`, leased by
+    /// `owner`, and its attempts (one per claim) equal `job.attempts`. Otherwise
+    /// `Conflict`: the lease was taken over and another worker owns the job now.
+    UpdateClaimedJob {
+        job: Job,
+        owner: String,
+    },
+    /// Moves the end of a held lease (same condition as `UpdateClaimedJob`) to `until_ms`.
+    ExtendLease {
+        job_id: String,
+        owner: String,
+        attempts: i32,
+        until_ms: i64,
+    },
     /// Fails with `Conflict` if a live record with the same key exists; records
     /// created before `expire_before_ms` are dropped first.
     InsertIdempotency {

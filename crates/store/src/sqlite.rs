@@ -296,6 +296,10 @@ fn insert_err(what: &str) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
     }
 }
 
+fn lease_lost(job_id: &str, owner: &str) -> StoreError {
+    StoreError::Conflict(format!("job {job_id} is no longer leased to {owner}"))
+}
+
 fn json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("serializing plain data cannot fail")
 }
@@ -417,6 +421,46 @@ fn apply(conn: &Connection, m: &Mutation) -> Result<()> {
                 ],
             )
             .map_err(unavailable)?;
+        }
+        Mutation::UpdateClaimedJob { job: j, owner } => {
+            let n = exec(
+                conn,
+                "UPDATE jobs SET state = ?2, outcome = ?3, due_ms = ?4, finished_ms = ?5,
+                    lease_owner = ?6, lease_until_ms = ?7
+                 WHERE id = ?1 AND state = 'running' AND lease_owner = ?8 AND attempts = ?9",
+                params![
+                    j.id,
+                    j.state.as_str(),
+                    json(&j.outcome),
+                    j.due_ms,
+                    j.finished_ms,
+                    j.lease_owner,
+                    j.lease_until_ms,
+                    owner,
+                    j.attempts
+                ],
+            )
+            .map_err(unavailable)?;
+            if n != 1 {
+                return Err(lease_lost(&j.id, owner));
+            }
+        }
+        Mutation::ExtendLease {
+            job_id,
+            owner,
+            attempts,
+            until_ms,
+        } => {
+            let n = exec(
+                conn,
+                "UPDATE jobs SET lease_until_ms = ?2
+                 WHERE id = ?1 AND state = 'running' AND lease_owner = ?3 AND attempts = ?4",
+                params![job_id, until_ms, owner, attempts],
+            )
+            .map_err(unavailable)?;
+            if n != 1 {
+                return Err(lease_lost(job_id, owner));
+            }
         }
         Mutation::InsertIdempotency {
             record: r,
