@@ -37,6 +37,23 @@ impl AliError {
         )
     }
 
+    /// cloudtwin's state is out of reach for now; the SDKs may retry.
+    pub fn unavailable(detail: impl std::fmt::Display) -> Self {
+        Self::new(
+            503,
+            "ServiceUnavailable",
+            format!("The request has failed due to a temporary failure of the server: {detail}"),
+        )
+    }
+
+    /// The error for a failed lookup before the product runs.
+    pub fn lookup(e: cloudtwin_core::LookupError) -> Self {
+        match e {
+            cloudtwin_core::LookupError::Unavailable(m) => Self::unavailable(m),
+            cloudtwin_core::LookupError::Failed(m) => Self::internal(m),
+        }
+    }
+
     pub fn internal(detail: impl std::fmt::Display) -> Self {
         Self::new(
             500,

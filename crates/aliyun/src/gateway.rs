@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use cloudtwin_core::{Caller, Clock, IdSource, KeyResolver};
+use cloudtwin_core::{Caller, Clock, IdSource, KeyResolver, NonceLedger};
 use serde_json::Value;
 use tracing::Instrument;
 
@@ -45,7 +45,7 @@ pub struct Gateway {
     keys: Arc<dyn KeyResolver>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdSource>,
-    nonces: NonceCache,
+    nonces: Arc<dyn NonceLedger>,
 }
 
 impl Gateway {
@@ -60,8 +60,15 @@ impl Gateway {
             keys,
             clock,
             ids,
-            nonces: NonceCache::new(TIMESTAMP_WINDOW_MS),
+            nonces: Arc::new(NonceCache::new(TIMESTAMP_WINDOW_MS)),
         }
+    }
+
+    /// Keeps signature nonces in `ledger` instead of this process's memory: replicas
+    /// that share state must refuse a nonce that another replica has seen.
+    pub fn with_nonces(mut self, ledger: Arc<dyn NonceLedger>) -> Self {
+        self.nonces = ledger;
+        self
     }
 
     /// Whether a request speaks this dialect: an Alibaba signature or Alibaba headers.
@@ -181,7 +188,7 @@ impl Gateway {
             .keys
             .resolve(&claim.access_key_id)
             .await
-            .map_err(AliError::internal)?
+            .map_err(AliError::lookup)?
             .ok_or_else(|| {
                 AliError::new(
                     404,
@@ -204,7 +211,14 @@ impl Gateway {
         let Some(nonce) = claim.nonce.as_deref().filter(|n| !n.is_empty()) else {
             return Err(AliError::missing("SignatureNonce"));
         };
-        if !self.nonces.first_use(&claim.access_key_id, nonce, now) {
+        // The same signed request passes the timestamp check until then.
+        let expires_ms = ts * 1000 + TIMESTAMP_WINDOW_MS;
+        let first = self
+            .nonces
+            .first_use(&claim.access_key_id, nonce, now, expires_ms)
+            .await
+            .map_err(AliError::lookup)?;
+        if !first {
             return Err(AliError::new(
                 400,
                 "SignatureNonceUsed",

@@ -67,6 +67,21 @@ impl NonceCache {
     }
 }
 
+/// Each entry is kept for twice the window from its first use, which covers any
+/// `expires_ms` the gateway asks for (a timestamp at most one window ahead, plus one).
+#[async_trait::async_trait]
+impl cloudtwin_core::NonceLedger for NonceCache {
+    async fn first_use(
+        &self,
+        access_key_id: &str,
+        nonce: &str,
+        now_ms: i64,
+        _expires_ms: i64,
+    ) -> Result<bool, cloudtwin_core::LookupError> {
+        Ok(NonceCache::first_use(self, access_key_id, nonce, now_ms))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

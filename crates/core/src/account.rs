@@ -28,11 +28,37 @@ pub struct Caller {
     pub access_key_id: String,
 }
 
+/// Why a dialect could not consult cloudtwin's state before serving a request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LookupError {
+    /// Out of reach for now (the database is down): the client should retry (503).
+    #[error("{0}")]
+    Unavailable(String),
+    /// Anything else (500).
+    #[error("{0}")]
+    Failed(String),
+}
+
 /// Finds the account and plaintext secret of an access key id, for signature checks.
 #[async_trait::async_trait]
 pub trait KeyResolver: Send + Sync + 'static {
     /// `Ok(None)` when no such key exists.
-    async fn resolve(&self, access_key_id: &str) -> Result<Option<ResolvedKey>, String>;
+    async fn resolve(&self, access_key_id: &str) -> Result<Option<ResolvedKey>, LookupError>;
+}
+
+/// Remembers the signature nonces of accepted requests, so each signed request is
+/// accepted once per access key, whichever replica it reaches.
+#[async_trait::async_trait]
+pub trait NonceLedger: Send + Sync + 'static {
+    /// Records the nonce and answers true, or false if it is already recorded and has not
+    /// expired at `now_ms`. A record is kept at least until `expires_ms`.
+    async fn first_use(
+        &self,
+        access_key_id: &str,
+        nonce: &str,
+        now_ms: i64,
+        expires_ms: i64,
+    ) -> Result<bool, LookupError>;
 }
 
 #[derive(Clone, PartialEq, Eq)]

@@ -9,7 +9,7 @@ pub mod job;
 pub mod lifecycle;
 pub mod secret;
 
-pub use account::{AccessKey, Account, Caller, KeyResolver, ResolvedKey};
+pub use account::{AccessKey, Account, Caller, KeyResolver, LookupError, NonceLedger, ResolvedKey};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use ids::{IdSource, RandomIds};
 pub use instance::{Instance, Product, Tag};

@@ -66,6 +66,23 @@ impl HwError {
         )
     }
 
+    /// 503: cloudtwin's state is out of reach for now; the SDKs may retry.
+    pub fn unavailable(detail: impl std::fmt::Display) -> Self {
+        Self::new(
+            503,
+            "APIGW.0202",
+            format!("The backend is unavailable: {detail}"),
+        )
+    }
+
+    /// The error for a failed lookup before the product runs.
+    pub fn lookup(e: cloudtwin_core::LookupError) -> Self {
+        match e {
+            cloudtwin_core::LookupError::Unavailable(m) => Self::unavailable(m),
+            cloudtwin_core::LookupError::Failed(m) => Self::internal(m),
+        }
+    }
+
     pub fn internal(detail: impl std::fmt::Display) -> Self {
         Self::new(
             500,
@@ -119,6 +136,12 @@ mod tests {
         assert_eq!(
             e.body("r1"),
             json!({"error_code": "DBS.280001", "error_msg": "bad"})
+        );
+        let e = HwError::unavailable("store unavailable: postgres: connection refused");
+        assert_eq!(e.status, 503);
+        assert_eq!(
+            e.body("r1"),
+            json!({"error_code": "APIGW.0202", "error_msg": "The backend is unavailable: store unavailable: postgres: connection refused", "request_id": "r1"})
         );
         let e = HwError::keystone(401, "Unauthorized", "The username or password is wrong.");
         assert_eq!(

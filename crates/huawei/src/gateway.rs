@@ -254,7 +254,7 @@ impl Gateway {
             .keys
             .resolve(&claim.access_key_id)
             .await
-            .map_err(HwError::internal)?
+            .map_err(HwError::lookup)?
             .ok_or_else(|| {
                 HwError::unauthenticated(format!(
                     "Get secretKey failed,ak:{},err:ak not exist",

@@ -49,7 +49,7 @@ impl Iam {
             .store
             .account(&caller.account_id)
             .await
-            .map_err(HwError::internal)?
+            .map_err(crate::hw_store_error)?
             .ok_or_else(|| {
                 HwError::unauthenticated("the account of this credential no longer exists")
             })
@@ -188,7 +188,7 @@ impl Iam {
                 ))
             }
         }
-        .map_err(HwError::internal)?
+        .map_err(crate::hw_store_error)?
         .filter(|a| a.name == name);
         let stored = match &account {
             Some(a) => self
@@ -196,7 +196,7 @@ impl Iam {
                 .store
                 .iam_password(&a.id)
                 .await
-                .map_err(HwError::internal)?
+                .map_err(crate::hw_store_error)?
                 .map(|p| p.hash),
             None => None,
         };

@@ -120,12 +120,17 @@ impl Context {
 /// and Terraform retry that), an internal error otherwise.
 pub fn ali_store_error(e: StoreError) -> cloudtwin_aliyun::AliError {
     match e {
-        StoreError::Unavailable(m) => cloudtwin_aliyun::AliError::new(
-            503,
-            "ServiceUnavailable",
-            format!("The request has failed due to a temporary failure of the server: {m}"),
-        ),
+        StoreError::Unavailable(m) => cloudtwin_aliyun::AliError::unavailable(m),
         other => cloudtwin_aliyun::AliError::internal(other),
+    }
+}
+
+/// A store failure as Huawei answers it: 503 while the store is unreachable (the SDKs
+/// and Terraform retry that), an internal error otherwise.
+pub fn hw_store_error(e: StoreError) -> cloudtwin_huawei::HwError {
+    match e {
+        StoreError::Unavailable(m) => cloudtwin_huawei::HwError::unavailable(m),
+        other => cloudtwin_huawei::HwError::internal(other),
     }
 }
 

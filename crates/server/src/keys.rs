@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use cloudtwin_core::ids::ALNUM;
-use cloudtwin_core::{AccessKey, Account, Clock, IdSource, KeyResolver, MasterKey, ResolvedKey};
+use cloudtwin_core::{
+    AccessKey, Account, Clock, IdSource, KeyResolver, LookupError, MasterKey, ResolvedKey,
+};
 use cloudtwin_store::{IamPassword, Mutation, Store, StoreError};
 use serde::Serialize;
 
@@ -238,9 +240,10 @@ impl Keyring {
 
 #[async_trait]
 impl KeyResolver for Keyring {
-    async fn resolve(&self, access_key_id: &str) -> Result<Option<ResolvedKey>, String> {
-        self.resolve_key(access_key_id)
-            .await
-            .map_err(|e| e.to_string())
+    async fn resolve(&self, access_key_id: &str) -> Result<Option<ResolvedKey>, LookupError> {
+        self.resolve_key(access_key_id).await.map_err(|e| match e {
+            KeyError::Store(StoreError::Unavailable(m)) => LookupError::Unavailable(m),
+            other => LookupError::Failed(other.to_string()),
+        })
     }
 }

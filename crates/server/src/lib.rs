@@ -1,6 +1,7 @@
 //! The cloudtwin server: wiring of store, engine, products and dialects behind one port.
 
 pub mod keys;
+mod nonces;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -13,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use cloudtwin_aliyun::{Gateway, RawRequest, RawResponse};
-use cloudtwin_core::{Clock, IdSource, Lifecycle, RandomIds, SystemClock};
+use cloudtwin_core::{Clock, IdSource, Lifecycle, NonceLedger, RandomIds, SystemClock};
 use cloudtwin_engine::{Engine, Simulated};
 use cloudtwin_huawei::Gateway as HuaweiGateway;
 use cloudtwin_products::Context;
@@ -65,6 +66,9 @@ pub struct Opened {
     pub keyring: Keyring,
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdSource>,
+    /// Where signature nonces are kept when state is shared between replicas; `None`:
+    /// in each gateway's memory (one process owns the SQLite file).
+    pub nonces: Option<Arc<dyn NonceLedger>>,
 }
 
 pub fn open(data_dir: &std::path::Path, master_key: Option<&str>) -> Result<Opened, StartError> {
@@ -93,7 +97,9 @@ pub async fn open_store(
     create_data_dir(data_dir)?;
     let store: Arc<dyn Store> =
         Arc::new(cloudtwin_store_postgres::PostgresStore::connect(url).await?);
-    open_with(data_dir, master_key, store)
+    let mut opened = open_with(data_dir, master_key, store)?;
+    opened.nonces = Some(Arc::new(nonces::StoreNonces::new(opened.store.clone())));
+    Ok(opened)
 }
 
 fn create_data_dir(data_dir: &std::path::Path) -> Result<(), StartError> {
@@ -122,6 +128,7 @@ fn open_with(
         keyring,
         clock,
         ids,
+        nonces: None,
     })
 }
 
@@ -179,12 +186,15 @@ pub async fn start_with_store(config: Config, store: Option<&str>) -> Result<Run
         ids: opened.ids.clone(),
         master_key: opened.keyring.master_key.clone(),
     };
-    let aliyun = Gateway::new(
+    let mut aliyun = Gateway::new(
         cloudtwin_products::aliyun_apis(&ctx),
         Arc::new(opened.keyring.clone()),
         opened.clock.clone(),
         opened.ids.clone(),
     );
+    if let Some(ledger) = opened.nonces.clone() {
+        aliyun = aliyun.with_nonces(ledger);
+    }
     let huawei = HuaweiGateway::new(
         cloudtwin_products::huawei_apis(&ctx),
         Arc::new(opened.keyring.clone()),

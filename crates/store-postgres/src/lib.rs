@@ -24,11 +24,25 @@ use tokio_postgres::{Client, Config, GenericClient, NoTls, Row, Statement};
 
 pub use tokio_postgres::Config as PostgresConfig;
 
-/// The newest schema this build knows. 1: first release.
-pub const SCHEMA_VERSION: i64 = 1;
+/// The newest schema this build knows. 1: first release; 2: signature nonces.
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Applied in order, each in the same transaction as its `schema_version` row.
-const MIGRATIONS: &[(i64, &str)] = &[(1, SCHEMA_V1)];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, SCHEMA_V1),
+    (
+        2,
+        r#"
+CREATE TABLE nonces (
+    access_key_id TEXT COLLATE "C" NOT NULL,
+    nonce TEXT COLLATE "C" NOT NULL,
+    expires_ms BIGINT NOT NULL,
+    PRIMARY KEY (access_key_id, nonce)
+);
+CREATE INDEX nonces_expiry ON nonces(expires_ms);
+"#,
+    ),
+];
 
 /// Taken (per transaction) while migrating, so replicas starting together take turns.
 const MIGRATION_LOCK: i64 = 0x636c_6f75_6474_7769; // "cloudtwi"
@@ -129,8 +143,10 @@ impl Default for PostgresOptions {
         Self {
             max_connections: 16,
             connect_timeout: Duration::from_secs(3),
-            statement_timeout: Duration::from_secs(10),
-            operation_timeout: Duration::from_secs(15),
+            // Short enough that a client sees 503 well within its own read timeout while
+            // the database is out of reach; the statement is cancelled before we give up.
+            statement_timeout: Duration::from_secs(4),
+            operation_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -659,6 +675,32 @@ async fn apply<C: GenericClient + Sync>(c: &mut Cached<'_, C>, m: &Mutation) -> 
                 ],
             )
             .await?;
+        }
+        Mutation::InsertNonce {
+            access_key_id,
+            nonce,
+            expires_ms,
+            now_ms,
+        } => {
+            // One statement: a live record makes it change nothing (and log no error);
+            // a concurrent insert of the same pair waits for the first and then sees it.
+            let n = c
+                .execute(
+                    "INSERT INTO nonces (access_key_id, nonce, expires_ms) VALUES ($1, $2, $3)
+                     ON CONFLICT (access_key_id, nonce) DO UPDATE SET expires_ms = EXCLUDED.expires_ms
+                     WHERE nonces.expires_ms <= $4",
+                    &[access_key_id, nonce, expires_ms, now_ms],
+                )
+                .await?;
+            if n != 1 {
+                return Err(Error::Store(StoreError::Conflict(
+                    "signature nonce used already".into(),
+                )));
+            }
+        }
+        Mutation::PurgeNonces { now_ms } => {
+            c.execute("DELETE FROM nonces WHERE expires_ms <= $1", &[now_ms])
+                .await?;
         }
         Mutation::UpdateClaimedJob { job: j, owner } => {
             let outcome = json(&j.outcome);

@@ -16,6 +16,7 @@ pub async fn run_all(store: Arc<dyn Store>) {
     jobs_are_claimed_once_and_leases_expire(store.as_ref()).await;
     claimed_jobs_are_written_only_under_their_lease(store.as_ref()).await;
     idempotency_records(store.as_ref()).await;
+    nonces_are_accepted_once_until_they_expire(store.clone()).await;
     concurrent_batches_all_commit(store.clone()).await;
 }
 
@@ -469,6 +470,78 @@ async fn idempotency_records(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(got, Some(fresh));
+}
+
+async fn nonces_are_accepted_once_until_they_expire(store: Arc<dyn Store>) {
+    let nonce = |ak: &str, n: &str, expires_ms: i64, now_ms: i64| {
+        vec![Mutation::InsertNonce {
+            access_key_id: ak.into(),
+            nonce: n.into(),
+            expires_ms,
+            now_ms,
+        }]
+    };
+    let conflict = |r: crate::Result<()>| matches!(r, Err(StoreError::Conflict(_)));
+    store
+        .commit(nonce("AK1", "n1", 2_000, 1_000))
+        .await
+        .unwrap();
+    assert!(conflict(
+        store.commit(nonce("AK1", "n1", 3_000, 1_500)).await
+    ));
+    store
+        .commit(nonce("AK2", "n1", 2_000, 1_500))
+        .await
+        .unwrap();
+    store
+        .commit(nonce("AK1", "n2", 2_000, 1_500))
+        .await
+        .unwrap();
+    // Expired at 2_000: accepted again, and kept until its new expiry.
+    store
+        .commit(nonce("AK1", "n1", 5_000, 2_000))
+        .await
+        .unwrap();
+    assert!(conflict(
+        store.commit(nonce("AK1", "n1", 6_000, 4_999)).await
+    ));
+    // A purge drops only what has expired.
+    store
+        .commit(vec![Mutation::PurgeNonces { now_ms: 2_500 }])
+        .await
+        .unwrap();
+    assert!(conflict(
+        store.commit(nonce("AK1", "n1", 6_000, 3_000)).await
+    ));
+    store
+        .commit(nonce("AK2", "n1", 6_000, 3_000))
+        .await
+        .unwrap();
+
+    // The same fresh nonce sent many times at once is accepted exactly once.
+    let mut tries = Vec::new();
+    for _ in 0..16 {
+        let store = store.clone();
+        tries.push(tokio::spawn(async move {
+            store
+                .commit(vec![Mutation::InsertNonce {
+                    access_key_id: "AK1".into(),
+                    nonce: "race".into(),
+                    expires_ms: 9_000,
+                    now_ms: 3_000,
+                }])
+                .await
+        }));
+    }
+    let mut accepted = 0;
+    for t in tries {
+        match t.await.unwrap() {
+            Ok(()) => accepted += 1,
+            Err(StoreError::Conflict(_)) => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(accepted, 1);
 }
 
 async fn concurrent_batches_all_commit(store: Arc<dyn Store>) {

@@ -83,6 +83,19 @@ pub enum Mutation {
         record: IdempotencyRecord,
         expire_before_ms: i64,
     },
+    /// Records a signature nonce of an access key until `expires_ms`. Fails with
+    /// `Conflict` if the same pair is recorded and has not expired at `now_ms`; an expired
+    /// record is replaced.
+    InsertNonce {
+        access_key_id: String,
+        nonce: String,
+        expires_ms: i64,
+        now_ms: i64,
+    },
+    /// Drops nonce records that expired at or before `now_ms`.
+    PurgeNonces {
+        now_ms: i64,
+    },
     /// Inserts or replaces the password hash of an account's IAM user; fails with
     /// `Conflict` if the account does not exist.
     PutIamPassword(IamPassword),

@@ -21,8 +21,9 @@ use crate::{
 
 /// 1: first release; 2: iam_passwords; 3: the instance-name index;
 /// 4: listing indexes by region and by name; 5: indexes for the next due job;
-/// 6: the name index also orders by creation, so the planner prefers it to a scan.
-const SCHEMA_VERSION: i64 = 6;
+/// 6: the name index also orders by creation, so the planner prefers it to a scan;
+/// 7: signature nonces.
+const SCHEMA_VERSION: i64 = 7;
 const MAX_GROUP: usize = 512;
 const MAX_IDLE_READERS: usize = 8;
 
@@ -95,6 +96,13 @@ CREATE TABLE IF NOT EXISTS idempotency (
     created_ms INTEGER NOT NULL,
     PRIMARY KEY (account_id, product, action, token)
 );
+CREATE TABLE IF NOT EXISTS nonces (
+    access_key_id TEXT NOT NULL,
+    nonce TEXT NOT NULL,
+    expires_ms INTEGER NOT NULL,
+    PRIMARY KEY (access_key_id, nonce)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS nonces_expiry ON nonces(expires_ms);
 ";
 
 enum WriteCmd {
@@ -419,6 +427,33 @@ fn apply(conn: &Connection, m: &Mutation) -> Result<()> {
                     j.lease_owner,
                     j.lease_until_ms
                 ],
+            )
+            .map_err(unavailable)?;
+        }
+        Mutation::InsertNonce {
+            access_key_id,
+            nonce,
+            expires_ms,
+            now_ms,
+        } => {
+            // One statement: a live record makes it change nothing.
+            let n = exec(
+                conn,
+                "INSERT INTO nonces (access_key_id, nonce, expires_ms) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(access_key_id, nonce) DO UPDATE SET expires_ms = excluded.expires_ms
+                 WHERE nonces.expires_ms <= ?4",
+                params![access_key_id, nonce, expires_ms, now_ms],
+            )
+            .map_err(unavailable)?;
+            if n != 1 {
+                return Err(StoreError::Conflict("signature nonce used already".into()));
+            }
+        }
+        Mutation::PurgeNonces { now_ms } => {
+            exec(
+                conn,
+                "DELETE FROM nonces WHERE expires_ms <= ?1",
+                params![now_ms],
             )
             .map_err(unavailable)?;
         }

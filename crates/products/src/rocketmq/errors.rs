@@ -99,7 +99,7 @@ pub fn not_found() -> HwError {
 }
 
 pub fn store(e: cloudtwin_store::StoreError) -> HwError {
-    HwError::internal(e)
+    crate::hw_store_error(e)
 }
 
 /// `Errors` for [`crate::Context::mutate`].

@@ -56,7 +56,7 @@ struct Step {
 }
 
 fn internal(e: StoreError) -> HwError {
-    HwError::internal(e)
+    crate::hw_store_error(e)
 }
 
 fn checksum(hex24: &str) -> String {
