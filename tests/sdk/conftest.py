@@ -58,6 +58,8 @@ class Server:
         self.port = None
         self.runs = 0
         self.log_files: list[Path] = []
+        # More `serve` arguments (e.g. `--store postgres://...` for replicas).
+        self.extra_args: list[str] = []
 
     # ---------------------------------------------------------------- process control
     @property
@@ -85,7 +87,7 @@ class Server:
         err_path = self.log_dir / f"run{self.runs}.stderr.log"
         self.log_files += [out_path, err_path]
         cmd = [self.binary, "serve", "--listen", "127.0.0.1:0", "--data-dir", str(self.data_dir),
-               "--lifecycle", self.lifecycle]
+               "--lifecycle", self.lifecycle, *self.extra_args]
         with open(out_path, "wb") as out, open(err_path, "wb") as err:
             self.proc = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=self.env)
         deadline = time.monotonic() + START_TIMEOUT

@@ -171,10 +171,17 @@ impl Keyring {
         &self,
         env_key: Option<(&str, &str)>,
     ) -> Result<Option<IssuedKey>, KeyError> {
-        let existing = self.store.account_by_name(DEFAULT_ACCOUNT).await?;
-        let Some(account) = existing else {
-            let issued = self.create_account(DEFAULT_ACCOUNT, env_key).await?;
-            return Ok(env_key.is_none().then_some(issued));
+        let mut tries = 0;
+        let account = loop {
+            if let Some(account) = self.store.account_by_name(DEFAULT_ACCOUNT).await? {
+                break account;
+            }
+            match self.create_account(DEFAULT_ACCOUNT, env_key).await {
+                Ok(issued) => return Ok(env_key.is_none().then_some(issued)),
+                // A replica starting beside this one created it first: use theirs.
+                Err(KeyError::AccountExists(_)) if tries < 3 => tries += 1,
+                Err(e) => return Err(e),
+            }
         };
         if let Some((id, secret)) = env_key {
             let current = self.resolve_key(id).await?;
