@@ -22,6 +22,8 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Config, GenericClient, NoTls, Row, Statement};
 
+pub mod testing;
+
 pub use tokio_postgres::Config as PostgresConfig;
 
 /// The newest schema this build knows. 1: first release; 2: signature nonces.

@@ -3,8 +3,6 @@
 //! random name and drops it at the end. With no server, the tests say so loudly and pass.
 
 use std::collections::HashSet;
-use std::future::Future;
-use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -12,92 +10,12 @@ use std::time::{Duration, Instant};
 use cloudtwin_core::{AccessKey, Product};
 use cloudtwin_store::conformance::{self, account, instance, job};
 use cloudtwin_store::{IdempotencyRecord, Mutation, Store, StoreError};
+use cloudtwin_store_postgres::testing::{tcp_upstream, with_db};
 use cloudtwin_store_postgres::{PostgresConfig, PostgresOptions, PostgresStore};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_postgres::NoTls;
 
-const DEFAULT_URLS: [&str; 2] = [
-    "postgres://postgres@127.0.0.1:5432/postgres",
-    "postgres://root@127.0.0.1:5432/postgres",
-];
-
-/// Where a config points, without its user or password.
-fn target(config: &PostgresConfig) -> String {
-    let hosts = config
-        .get_hosts()
-        .iter()
-        .map(|h| match h {
-            tokio_postgres::config::Host::Tcp(name) => name.clone(),
-            #[cfg(unix)]
-            tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join(",");
-    let ports = config
-        .get_ports()
-        .iter()
-        .map(|p| p.to_string())
-        .collect::<Vec<_>>()
-        .join(",");
-    format!("{hosts}:{ports}")
-}
-
-/// An administrative connection to the first server that answers within 2 s.
-async fn admin() -> Option<(tokio_postgres::Client, PostgresConfig)> {
-    let urls: Vec<String> = match std::env::var("CLOUDTWIN_TEST_PG") {
-        Ok(url) if !url.trim().is_empty() => vec![url],
-        _ => DEFAULT_URLS.iter().map(|u| u.to_string()).collect(),
-    };
-    let mut tried = Vec::new();
-    for url in &urls {
-        let config: PostgresConfig = url.parse().expect("CLOUDTWIN_TEST_PG is not a valid URL");
-        tried.push(target(&config));
-        if let Ok(Ok((client, connection))) =
-            tokio::time::timeout(Duration::from_secs(2), config.connect(NoTls)).await
-        {
-            tokio::spawn(async move {
-                let _ = connection.await;
-            });
-            return Some((client, config));
-        }
-    }
-    tried.dedup();
-    // Straight to the stream, not `eprintln!`, which the test harness captures.
-    let line = format!(
-        "SKIPPED: PostgreSQL store tests — no server at {}; set CLOUDTWIN_TEST_PG\n",
-        tried.join(" or ")
-    );
-    let _ = std::io::stderr().write_all(line.as_bytes());
-    None
-}
-
-/// Runs `test` against a fresh database, then drops the database, even if `test` panicked.
-async fn with_db<F, Fut>(test: F)
-where
-    F: FnOnce(PostgresConfig) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let Some((admin, mut config)) = admin().await else {
-        return;
-    };
-    let name = format!("cloudtwin_test_{}", uuid::Uuid::new_v4().simple());
-    admin
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .expect("create the test database");
-    config.dbname(&name);
-    let outcome = tokio::spawn(test(config)).await;
-    let dropped = admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .await;
-    if let Err(e) = outcome {
-        if e.is_panic() {
-            std::panic::resume_unwind(e.into_panic());
-        }
-        panic!("test task failed: {e}");
-    }
-    dropped.expect("drop the test database");
-}
+const SUITE: &str = "PostgreSQL store tests";
 
 async fn open(config: &PostgresConfig, options: PostgresOptions) -> Arc<PostgresStore> {
     Arc::new(
@@ -109,7 +27,7 @@ async fn open(config: &PostgresConfig, options: PostgresOptions) -> Arc<Postgres
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_passes_conformance() {
-    with_db(|config| async move {
+    with_db(SUITE, |config| async move {
         let store = open(&config, PostgresOptions::default()).await;
         conformance::run_all(store).await;
     })
@@ -118,7 +36,7 @@ async fn postgres_passes_conformance() {
 
 #[tokio::test]
 async fn a_batch_with_a_conflicting_insert_leaves_no_trace() {
-    with_db(|config| async move {
+    with_db(SUITE, |config| async move {
         // One connection: the one that saw the failed batch must serve the next ones.
         let options = PostgresOptions {
             max_connections: 1,
@@ -225,7 +143,7 @@ async fn an_unreachable_url_is_unavailable_quickly() {
 
 #[tokio::test]
 async fn refuses_a_newer_schema() {
-    with_db(|config| async move {
+    with_db(SUITE, |config| async move {
         drop(open(&config, PostgresOptions::default()).await);
         let (client, connection) = config.connect(NoTls).await.unwrap();
         tokio::spawn(async move {
@@ -249,7 +167,7 @@ async fn refuses_a_newer_schema() {
 
 #[tokio::test]
 async fn reopening_keeps_state_and_killed_connections_are_replaced() {
-    with_db(|config| async move {
+    with_db(SUITE, |config| async move {
         let store = open(&config, PostgresOptions::default()).await;
         store
             .commit(vec![Mutation::InsertAccount(account("a1", "one"))])
@@ -279,7 +197,7 @@ async fn reopening_keeps_state_and_killed_connections_are_replaced() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_claimers_never_share_a_job() {
-    with_db(|config| async move {
+    with_db(SUITE, |config| async move {
         let store = open(&config, PostgresOptions::default()).await;
         let jobs = (0..60)
             .map(|n| Mutation::PutJob(job(&format!("j-{n:02}"), "c-1", n)))
@@ -312,17 +230,6 @@ async fn concurrent_claimers_never_share_a_job() {
         assert_eq!(store.next_job_due_ms().await.unwrap(), Some(61_000));
     })
     .await;
-}
-
-/// The first TCP host and port of a config, if it has one.
-fn tcp_upstream(config: &PostgresConfig) -> Option<String> {
-    let host = config.get_hosts().iter().find_map(|h| match h {
-        tokio_postgres::config::Host::Tcp(name) => Some(name.clone()),
-        #[cfg(unix)]
-        tokio_postgres::config::Host::Unix(_) => None,
-    })?;
-    let port = config.get_ports().first().copied().unwrap_or(5432);
-    Some(format!("{host}:{port}"))
 }
 
 /// A loopback proxy to `upstream` that holds every byte while `frozen` is set: a server
@@ -367,7 +274,7 @@ async fn freezable_proxy(upstream: String) -> (u16, Arc<AtomicBool>) {
 
 #[tokio::test]
 async fn a_silent_server_gives_unavailable_not_a_hang() {
-    with_db(|config| async move {
+    with_db(SUITE, |config| async move {
         let Some(upstream) = tcp_upstream(&config) else {
             return;
         };
