@@ -490,6 +490,20 @@ mod tests {
         assert_eq!(jobs[0].attempts, 2, "claimed twice, finished once");
     }
 
+    async fn wait_for<F, Fut>(mut check: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        for _ in 0..500 {
+            if check().await {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("condition not met within 5 s");
+    }
+
     #[tokio::test]
     async fn a_long_step_keeps_its_lease_and_a_lost_lease_stops_the_worker() {
         let dir = tempfile::tempdir().unwrap();
@@ -513,12 +527,19 @@ mod tests {
             let engine = engine.clone();
             async move { engine.run_due().await }
         });
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        // Leased until 1_300; heartbeats every 100 ms (real time) renew it from the clock.
+        let lease_of = |id: &'static str| {
+            let store = store.clone();
+            async move {
+                let jobs = store.instance_jobs("acc", "c-1").await.unwrap();
+                let job = jobs.into_iter().find(|j| j.id == id).unwrap();
+                (job.lease_owner, job.lease_until_ms)
+            }
+        };
+        let slow = Some("slow".to_string());
+        wait_for(|| async { lease_of("j1").await == (slow.clone(), 1_300) }).await;
+        // Heartbeats every 100 ms (real time) renew the lease from the clock.
         clock.advance(200);
-        tokio::time::sleep(Duration::from_millis(250)).await;
-        let leased = store.instance_jobs("acc", "c-1").await.unwrap();
-        assert_eq!(leased[0].lease_until_ms, 1_500, "renewed");
+        wait_for(|| async { lease_of("j1").await.1 == 1_500 }).await;
         clock.advance(200);
         assert!(
             store
@@ -549,10 +570,11 @@ mod tests {
             let engine = engine.clone();
             async move { engine.run_due().await }
         });
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        wait_for(|| async { lease_of("j2").await.0 == slow }).await;
         clock.advance(10_000);
+        // Beyond any renewal made at the current time, so the thief wins whatever the timing.
         let taken = store
-            .claim_jobs(clock.now_ms(), "thief", 60_000, 10)
+            .claim_jobs(clock.now_ms() + 1_000, "thief", 60_000, 10)
             .await
             .unwrap();
         assert_eq!(taken.len(), 1);
