@@ -171,6 +171,7 @@ impl Engine {
             Err(reason) => {
                 let backoff = 1_000i64 << job.attempts.clamp(0, 6);
                 tracing::warn!(job = %job.id, %reason, backoff_ms = backoff, "job step failed; retrying");
+                let job_id = job.id.clone();
                 let retry = Job {
                     state: JobState::Pending,
                     due_ms: self.clock.now_ms() + backoff,
@@ -184,7 +185,10 @@ impl Engine {
                 };
                 match self.store.commit(vec![given_back]).await {
                     // Only the lease check can conflict: another worker has the job now.
-                    Err(StoreError::Conflict(_)) => Ok(()),
+                    Err(StoreError::Conflict(_)) => {
+                        tracing::info!(job = %job_id, "another worker took the job over; dropped here");
+                        Ok(())
+                    }
                     other => other,
                 }
             }
