@@ -116,6 +116,34 @@ async fn postgres_passes_conformance() {
     .await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_passes_operations_conformance() {
+    with_db(|config| async move {
+        // Two stores on one database would share state: the second gets its own.
+        let a = open(&config, PostgresOptions::default()).await;
+        let Some((admin, mut other)) = admin().await else {
+            return;
+        };
+        let name = format!("cloudtwin_test_{}", uuid::Uuid::new_v4().simple());
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await
+            .unwrap();
+        other.dbname(&name);
+        let b = open(&other, PostgresOptions::default()).await;
+        let outcome = tokio::spawn(conformance::operations(a, b.clone())).await;
+        drop(b);
+        admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await
+            .unwrap();
+        if let Err(e) = outcome {
+            std::panic::resume_unwind(e.into_panic());
+        }
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_batch_with_a_conflicting_insert_leaves_no_trace() {
     with_db(|config| async move {
