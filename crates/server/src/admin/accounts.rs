@@ -45,7 +45,7 @@ struct CreateAccount {
 pub async fn create(State(state): State<Arc<AdminState>>, body: Bytes) -> Response {
     let request: CreateAccount = match parse_json(&body) {
         Ok(r) => r,
-        Err(response) => return response,
+        Err(refusal) => return refusal.into_response(),
     };
     match state.keyring.create_account(&request.name, None).await {
         Ok(issued) => {

@@ -31,7 +31,7 @@ pub fn check(spec: &FaultSpec, products: &[&'static str]) -> Result<(), String> 
 pub async fn add(State(state): State<Arc<AdminState>>, body: Bytes) -> Response {
     let spec: FaultSpec = match parse_json(&body) {
         Ok(s) => s,
-        Err(response) => return response,
+        Err(refusal) => return refusal.into_response(),
     };
     if let Err(message) = check(&spec, &state.products) {
         return error(StatusCode::BAD_REQUEST, "InvalidFault", message);

@@ -240,26 +240,39 @@ pub fn error(status: StatusCode, code: &str, message: impl std::fmt::Display) ->
         .into_response()
 }
 
-/// Reads a JSON body into `T`, answering 400 with the field and the reason when it does
+/// A refused admin request, small enough to pass around before it becomes a response.
+pub struct Refusal {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        error(self.status, self.code, self.message)
+    }
+}
+
+/// Reads a JSON body into `T`, refusing with 400, the field and the reason when it does
 /// not fit.
-fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
+fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Refusal> {
+    let invalid = |message: String| Refusal {
+        status: StatusCode::BAD_REQUEST,
+        code: "InvalidBody",
+        message,
+    };
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(error(
-            StatusCode::BAD_REQUEST,
-            "InvalidBody",
-            "the request needs a JSON body",
-        ));
+        return Err(invalid("the request needs a JSON body".into()));
     }
     let mut de = serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        let message = if path == "." || path.is_empty() {
+        invalid(if path == "." || path.is_empty() {
             format!("the body is not valid: {inner}")
         } else {
             format!("the body is not valid at {path}: {inner}")
-        };
-        error(StatusCode::BAD_REQUEST, "InvalidBody", message)
+        })
     })
 }
 

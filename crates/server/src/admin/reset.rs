@@ -41,7 +41,7 @@ fn product_names() -> String {
 pub async fn reset(State(state): State<Arc<AdminState>>, body: Bytes) -> Response {
     let request: ResetRequest = match parse_json(&body) {
         Ok(r) => r,
-        Err(response) => return response,
+        Err(refusal) => return refusal.into_response(),
     };
     let scope = match (request.all, request.product.as_deref()) {
         (true, None) => ResetScope::All,
