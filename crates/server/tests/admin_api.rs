@@ -100,7 +100,7 @@ fn dechunk(mut rest: &str) -> String {
     out
 }
 
-/// An ACS3-signed call, answering status, headers and body.
+/// An ACS3-signed call, answering status and body.
 fn signed(addr: SocketAddr, req: Req) -> (u16, Value) {
     req.send(addr)
 }
@@ -796,4 +796,52 @@ fn the_reference_page_documents_every_route_and_no_other() {
         undocumented.is_empty() && unserved.is_empty(),
         "docs/admin.md is out of date: served but not documented {undocumented:?}; documented but not served {unserved:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn huawei_throttling_is_429_with_retry_after() {
+    use common::huawei;
+    let dir = tempfile::tempdir().unwrap();
+    let running = cloudtwin_server::start(Config {
+        listen: "127.0.0.1:0".into(),
+        data_dir: dir.path().to_path_buf(),
+        lifecycle: Lifecycle::Instant,
+        master_key: None,
+        access_key: Some((huawei::AK.into(), huawei::SK.into())),
+    })
+    .await
+    .unwrap();
+    let addr = running.addr;
+    let account = cloudtwin_server::open(dir.path(), None)
+        .unwrap()
+        .store
+        .account_by_name("default")
+        .await
+        .unwrap()
+        .unwrap();
+    let project = cloudtwin_huawei::project_id_for(&account.id, "cn-north-4");
+    tokio::task::spawn_blocking(move || {
+        let added = admin(
+            addr,
+            "POST",
+            "/faults",
+            None,
+            r#"{"product":"rocketmq","operation":"ShowInstance","error":{"code":"APIGW.0308","status":429,"message":"The throttling threshold has been reached: policy user over ratelimit","retry_after_ms":1500},"count":1}"#,
+        );
+        assert_eq!(added.status, 201, "{}", added.text);
+        let path = format!("/v2/{project}/instances/00000000-0000-0000-0000-000000000000");
+        let throttled = huawei::Req::new("GET", &path).send(addr);
+        assert_eq!(throttled.header("retry-after"), Some("2"), "whole seconds, rounded up");
+        insta::assert_json_snapshot!(
+            "fault_throttling_huawei",
+            huawei::check_error("fault_throttling_huawei", throttled, 429, "APIGW.0308", &[])
+        );
+        // The rule ran out: the product answers again (this id does not exist).
+        let after = huawei::Req::new("GET", &path).send(addr);
+        assert_eq!(after.status, 404, "{}", after.body);
+        assert!(after.header("retry-after").is_none());
+    })
+    .await
+    .unwrap();
+    running.stop().await;
 }
