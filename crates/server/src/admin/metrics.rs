@@ -7,6 +7,7 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
+use cloudtwin_core::JobState;
 use cloudtwin_store::StateCounts;
 use prometheus_client::encoding::text::{encode_eof, encode_registry};
 use prometheus_client::encoding::EncodeLabelSet;
@@ -106,6 +107,15 @@ impl Metrics {
     pub fn render(&self, counts: &StateCounts) -> Result<String, std::fmt::Error> {
         let mut state = Registry::with_prefix("cloudtwin");
         let jobs = Family::<JobLabels, Gauge>::default();
+        // Every state shows, zero included, so a dashboard's series never vanish.
+        for s in [
+            JobState::Pending,
+            JobState::Running,
+            JobState::Succeeded,
+            JobState::Failed,
+        ] {
+            jobs.get_or_create(&JobLabels { state: s.as_str() });
+        }
         for (s, n) in &counts.jobs {
             jobs.get_or_create(&JobLabels { state: s.as_str() })
                 .set(*n as i64);
@@ -159,7 +169,7 @@ pub async fn scrape(State(state): State<Arc<AdminState>>) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cloudtwin_core::{JobState, Product};
+    use cloudtwin_core::Product;
 
     #[test]
     fn renders_requests_latency_and_counts() {
@@ -196,6 +206,7 @@ mod tests {
         ));
         assert!(text.contains("cloudtwin_request_duration_seconds_count{product=\"starrocks\"} 2"));
         assert!(text.contains("cloudtwin_jobs{state=\"pending\"} 2"));
+        assert!(text.contains("cloudtwin_jobs{state=\"failed\"} 0"));
         assert!(text.contains("cloudtwin_instances{product=\"starrocks\",status=\"running\"} 3"));
         assert_eq!(text.matches("# EOF").count(), 1);
         assert!(text.ends_with("# EOF\n"));
