@@ -114,7 +114,7 @@ impl Metrics {
             JobState::Succeeded,
             JobState::Failed,
         ] {
-            jobs.get_or_create(&JobLabels { state: s.as_str() });
+            jobs.get_or_create(&JobLabels { state: s.as_str() }).set(0);
         }
         for (s, n) in &counts.jobs {
             jobs.get_or_create(&JobLabels { state: s.as_str() })
