@@ -845,3 +845,73 @@ async fn huawei_throttling_is_429_with_retry_after() {
     .unwrap();
     running.stop().await;
 }
+
+/// Readiness follows the store: ready while PostgreSQL serves, 503 once its database is
+/// gone, while health still answers. Skips loudly without a local PostgreSQL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ready_turns_unavailable_when_the_store_goes_away() {
+    let url = std::env::var("CLOUDTWIN_TEST_PG")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+        .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let config: tokio_postgres::Config = url.parse().unwrap();
+    let connected = tokio::time::timeout(
+        std::time::Duration::from_secs(2),
+        config.connect(tokio_postgres::NoTls),
+    )
+    .await;
+    let Ok(Ok((pg, connection))) = connected else {
+        let _ = std::io::stderr().write_all(
+            b"SKIPPED: readiness against PostgreSQL: no server answers; set CLOUDTWIN_TEST_PG\n",
+        );
+        return;
+    };
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    let name = format!("cloudtwin_ready_{}", uuid::Uuid::new_v4().simple());
+    pg.batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    // The same server and user, the new database.
+    let base = url.split('?').next().unwrap();
+    let (server_part, _) = base.rsplit_once('/').unwrap();
+    let store_url = format!("{server_part}/{name}");
+    let dir = tempfile::tempdir().unwrap();
+    let running = cloudtwin_server::start_with_options(
+        Config {
+            listen: "127.0.0.1:0".into(),
+            data_dir: dir.path().to_path_buf(),
+            lifecycle: Lifecycle::Instant,
+            master_key: None,
+            access_key: Some((common::AK.into(), common::SK.into())),
+        },
+        Some(&store_url),
+        OpsOptions::default(),
+    )
+    .await
+    .unwrap();
+    let addr = running.addr;
+    let ready = tokio::task::spawn_blocking(move || admin(addr, "GET", "/ready", None, ""))
+        .await
+        .unwrap();
+    assert_eq!(ready.status, 200, "{}", ready.text);
+    pg.batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))
+        .await
+        .unwrap();
+    let (ready, health) = tokio::task::spawn_blocking(move || {
+        (
+            admin(addr, "GET", "/ready", None, ""),
+            admin(addr, "GET", "/health", None, ""),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(ready.status, 503, "{}", ready.text);
+    assert_eq!(ready.json()["status"], "unavailable");
+    assert!(ready.json()["reason"]
+        .as_str()
+        .is_some_and(|r| !r.is_empty()));
+    assert_eq!(health.status, 200);
+    running.stop().await;
+}
