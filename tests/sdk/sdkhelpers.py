@@ -270,3 +270,28 @@ def operations(client, iid, **kw):
     resp = client.list_operation_history(m.ListOperationHistoryRequest(instance_id=iid, **kw))
     assert_ok(resp)
     return resp.body
+
+
+def admin(server, method: str, path: str, body=None, token: str | None = None):
+    """Calls the admin API (`/_cloudtwin<path>`); answers (status, parsed JSON or text)."""
+    import json
+    import urllib.error
+    import urllib.request
+    data = None if body is None else (body if isinstance(body, (bytes, str)) else json.dumps(body))
+    if isinstance(data, str):
+        data = data.encode()
+    req = urllib.request.Request(f"{server.url}/_cloudtwin{path}", data=data, method=method)
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            status, raw = r.status, r.read()
+    except urllib.error.HTTPError as e:
+        status, raw = e.code, e.read()
+    text = raw.decode()
+    try:
+        return status, json.loads(text)
+    except ValueError:
+        return status, text

@@ -56,6 +56,10 @@ impl Call<'_> {
 pub trait AliyunApi: Send + Sync + 'static {
     /// The API version the SDK sends in `x-acs-version`.
     fn version(&self) -> &'static str;
+    /// The product's name in fault rules and metrics (`starrocks`); the version by default.
+    fn product(&self) -> &'static str {
+        self.version()
+    }
     /// Every operation of the product's SDK, built or not.
     fn operations(&self) -> &'static [Operation];
     /// Answers with the whole success body (the product's envelope, request id included).

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use cloudtwin_core::{Caller, Clock, IdSource, KeyResolver, NonceLedger};
+use cloudtwin_core::{CallHooks, Caller, Clock, IdSource, KeyResolver, NoHooks, NonceLedger};
 use serde_json::Value;
 use tracing::Instrument;
 
@@ -46,6 +46,15 @@ pub struct Gateway {
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdSource>,
     nonces: Arc<dyn NonceLedger>,
+    hooks: Arc<dyn CallHooks>,
+}
+
+/// What serving a call learned besides its answer, for the hooks and the headers.
+#[derive(Default)]
+struct Routed {
+    product: Option<&'static str>,
+    operation: Option<&'static str>,
+    retry_after_ms: Option<u64>,
 }
 
 impl Gateway {
@@ -61,6 +70,7 @@ impl Gateway {
             clock,
             ids,
             nonces: Arc::new(NonceCache::new(TIMESTAMP_WINDOW_MS)),
+            hooks: Arc::new(NoHooks),
         }
     }
 
@@ -68,6 +78,12 @@ impl Gateway {
     /// that share state must refuse a nonce that another replica has seen.
     pub fn with_nonces(mut self, ledger: Arc<dyn NonceLedger>) -> Self {
         self.nonces = ledger;
+        self
+    }
+
+    /// Consults `hooks` on every call: fault rules before the product, metrics after.
+    pub fn with_hooks(mut self, hooks: Arc<dyn CallHooks>) -> Self {
+        self.hooks = hooks;
         self
     }
 
@@ -86,7 +102,8 @@ impl Gateway {
             tracing::info_span!("aliyun", request_id = %request_id, action = tracing::field::Empty);
         async {
             let started = std::time::Instant::now();
-            let result = self.serve(&req, &request_id).await;
+            let mut routed = Routed::default();
+            let result = self.serve(&req, &request_id, &mut routed).await;
             let (status, body) = match result {
                 Ok(body) => (200, body),
                 Err(e) => {
@@ -95,11 +112,18 @@ impl Gateway {
                 }
             };
             let code = body.get("Code").and_then(Value::as_str).unwrap_or("");
+            let elapsed = started.elapsed();
             tracing::info!(
                 status,
                 code,
-                elapsed_us = started.elapsed().as_micros() as u64,
+                elapsed_us = elapsed.as_micros() as u64,
                 "answered"
+            );
+            self.hooks.answered(
+                routed.product.unwrap_or("unknown"),
+                routed.operation.unwrap_or("unknown"),
+                if status < 400 { "OK" } else { code },
+                elapsed,
             );
             let (content_type, bytes) = match xml_root(&req, status) {
                 Some(root) => (
@@ -111,12 +135,17 @@ impl Gateway {
                     serde_json::to_vec(&body).expect("a JSON value always serializes"),
                 ),
             };
+            let mut headers = vec![
+                ("content-type".into(), content_type.into()),
+                ("x-acs-request-id".into(), request_id.clone()),
+            ];
+            // What Tea's `get_throttling_time_left` reads (milliseconds) to back off.
+            if let Some(ms) = routed.retry_after_ms {
+                headers.push(("x-acs-retry-after".into(), ms.to_string()));
+            }
             RawResponse {
                 status,
-                headers: vec![
-                    ("content-type".into(), content_type.into()),
-                    ("x-acs-request-id".into(), request_id.clone()),
-                ],
+                headers,
                 body: bytes,
             }
         }
@@ -136,7 +165,12 @@ impl Gateway {
         )
     }
 
-    async fn serve(&self, req: &RawRequest, request_id: &str) -> Result<Value, AliError> {
+    async fn serve(
+        &self,
+        req: &RawRequest,
+        request_id: &str,
+        routed: &mut Routed,
+    ) -> Result<Value, AliError> {
         let mut input = decode_input(req)?;
         let (version, action) = route_keys(req, &input)?;
         tracing::Span::current().record("action", action.as_str());
@@ -158,7 +192,18 @@ impl Gateway {
                 .filter(|_| operation.method == req.method)
                 .ok_or_else(|| api_not_found(&version, &action))?;
         }
+        routed.product = Some(api.product());
+        routed.operation = Some(operation.action);
         let caller = self.authenticate(req).await?;
+        let fault = self.hooks.before(api.product(), operation.action);
+        if !fault.delay.is_zero() {
+            tokio::time::sleep(fault.delay).await;
+        }
+        if let Some(e) = fault.error {
+            routed.retry_after_ms = e.retry_after_ms();
+            let message = e.message_or_default();
+            return Err(AliError::new(e.status, e.code, message));
+        }
         if operation.path == "/" {
             for key in RPC_PROTOCOL_PARAMS {
                 input.query.remove(*key);

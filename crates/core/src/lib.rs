@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod clock;
+pub mod faults;
 pub mod ids;
 pub mod instance;
 pub mod job;
@@ -11,6 +12,7 @@ pub mod secret;
 
 pub use account::{AccessKey, Account, Caller, KeyResolver, LookupError, NonceLedger, ResolvedKey};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use faults::{CallHooks, FaultDecision, FaultError, FaultRule, FaultSpec, Faults, NoHooks};
 pub use ids::{IdSource, RandomIds};
 pub use instance::{Instance, Product, Tag};
 pub use job::{Job, JobOutcome, JobState};

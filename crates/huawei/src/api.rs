@@ -177,6 +177,10 @@ impl Reply {
 pub trait HuaweiApi: Send + Sync + 'static {
     /// For logs: `iam`, `gaussdb`, `rocketmq`.
     fn service(&self) -> &'static str;
+    /// The product's name in fault rules and metrics; the service by default.
+    fn product(&self) -> &'static str {
+        self.service()
+    }
     /// Every operation of the product's SDK, built or not. Routing prefers literal path
     /// segments over `{params}`, so `/v3/projects` wins over `/v3/{project_id}`.
     fn routes(&self) -> &'static [Route];

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use cloudtwin_core::{Caller, Clock, IdSource, KeyResolver};
+use cloudtwin_core::{CallHooks, Caller, Clock, IdSource, KeyResolver, NoHooks};
 use percent_encoding::percent_decode_str;
 use serde_json::Value;
 use tracing::Instrument;
@@ -52,6 +52,15 @@ pub struct Gateway {
     ids: Arc<dyn IdSource>,
     tokens: TokenKey,
     regions: Regions,
+    hooks: Arc<dyn CallHooks>,
+}
+
+/// What serving a call learned besides its answer, for the hooks and the headers.
+#[derive(Default)]
+struct Routed {
+    product: Option<&'static str>,
+    operation: Option<&'static str>,
+    retry_after_ms: Option<u64>,
 }
 
 struct Matched<'a> {
@@ -81,7 +90,14 @@ impl Gateway {
             ids,
             tokens,
             regions,
+            hooks: Arc::new(NoHooks),
         }
+    }
+
+    /// Consults `hooks` on every call: fault rules before the product, metrics after.
+    pub fn with_hooks(mut self, hooks: Arc<dyn CallHooks>) -> Self {
+        self.hooks = hooks;
+        self
     }
 
     /// Whether a request speaks this dialect: a Huawei signature (`SDK-…`), an
@@ -110,7 +126,9 @@ impl Gateway {
         );
         async {
             let started = std::time::Instant::now();
-            let (status, mut headers, body) = match self.serve(&req, &request_id).await {
+            let mut routed = Routed::default();
+            let (status, mut headers, body) = match self.serve(&req, &request_id, &mut routed).await
+            {
                 Ok(reply) => (reply.status, reply.headers, reply.body),
                 Err(e) => (e.status, Vec::new(), Some(e.body(&request_id))),
             };
@@ -119,12 +137,23 @@ impl Gateway {
                 .and_then(|b| b.get("error_code"))
                 .and_then(Value::as_str)
                 .unwrap_or("");
+            let elapsed = started.elapsed();
             tracing::info!(
                 status,
                 code,
-                elapsed_us = started.elapsed().as_micros() as u64,
+                elapsed_us = elapsed.as_micros() as u64,
                 "answered"
             );
+            self.hooks.answered(
+                routed.product.unwrap_or("unknown"),
+                routed.operation.unwrap_or("unknown"),
+                if status < 400 { "OK" } else { code },
+                elapsed,
+            );
+            // urllib3's retry (the SDK's 429 status_forcelist) honours Retry-After, in seconds.
+            if let Some(ms) = routed.retry_after_ms {
+                headers.push(("retry-after".into(), ms.div_ceil(1000).max(1).to_string()));
+            }
             headers.push(("x-request-id".into(), request_id.clone()));
             let bytes = match body {
                 Some(b) => {
@@ -146,14 +175,32 @@ impl Gateway {
         .await
     }
 
-    async fn serve(&self, req: &RawRequest, request_id: &str) -> Result<crate::Reply, HwError> {
+    async fn serve(
+        &self,
+        req: &RawRequest,
+        request_id: &str,
+        routed: &mut Routed,
+    ) -> Result<crate::Reply, HwError> {
         let matched = self.route(&req.method, &req.path)?;
         tracing::Span::current().record("operation", matched.route.operation);
+        routed.product = Some(matched.api.product());
+        routed.operation = Some(matched.route.operation);
         let auth = self.authenticate(req, matched.route).await?;
         let project = match &auth {
             Some(a) => self.project(req, a, &matched.params)?,
             None => None,
         };
+        let fault = self
+            .hooks
+            .before(matched.api.product(), matched.route.operation);
+        if !fault.delay.is_zero() {
+            tokio::time::sleep(fault.delay).await;
+        }
+        if let Some(e) = fault.error {
+            routed.retry_after_ms = e.retry_after_ms();
+            let message = e.message_or_default();
+            return Err(HwError::new(e.status, e.code, message));
+        }
         let (body, body_error) = decode_body(req);
         let query = form_urlencoded::parse(req.raw_query.as_bytes())
             .map(|(k, v)| (k.into_owned(), v.into_owned()))

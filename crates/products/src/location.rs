@@ -116,6 +116,10 @@ impl Location {
 
 #[async_trait]
 impl AliyunApi for Location {
+    fn product(&self) -> &'static str {
+        "location"
+    }
+
     fn version(&self) -> &'static str {
         VERSION
     }

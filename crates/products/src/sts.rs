@@ -57,6 +57,10 @@ impl Sts {
 
 #[async_trait]
 impl AliyunApi for Sts {
+    fn product(&self) -> &'static str {
+        "sts"
+    }
+
     fn version(&self) -> &'static str {
         VERSION
     }

@@ -43,7 +43,8 @@ pub enum KeyError {
     },
 }
 
-fn write_private(path: &Path, contents: &[u8]) -> Result<(), KeyError> {
+/// Writes a file readable by its owner only (0600), synced.
+pub fn write_private(path: &Path, contents: &[u8]) -> Result<(), KeyError> {
     let io = |source| KeyError::Io {
         path: path.display().to_string(),
         source,

@@ -1,5 +1,6 @@
 //! The cloudtwin server: wiring of store, engine, products and dialects behind one port.
 
+pub mod admin;
 pub mod keys;
 mod nonces;
 
@@ -11,21 +12,20 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use axum::Router;
 use cloudtwin_aliyun::{Gateway, RawRequest, RawResponse};
-use cloudtwin_core::{Clock, IdSource, Lifecycle, NonceLedger, RandomIds, SystemClock};
+use cloudtwin_core::{
+    Clock, FaultSpec, Faults, IdSource, Lifecycle, NonceLedger, RandomIds, SystemClock,
+};
 use cloudtwin_engine::{Engine, Simulated};
 use cloudtwin_huawei::Gateway as HuaweiGateway;
 use cloudtwin_products::Context;
 use cloudtwin_store::{SqliteStore, Store};
-use serde_json::json;
 use tokio::sync::watch;
 
 use keys::{IssuedKey, KeyError, Keyring};
 
-/// The reserved prefix of cloudtwin's own API.
-pub const ADMIN_PREFIX: &str = "/_cloudtwin";
+pub use admin::ADMIN_PREFIX;
 const MAX_BODY: usize = 8 * 1024 * 1024;
 
 #[derive(Debug, Clone)]
@@ -36,6 +36,16 @@ pub struct Config {
     pub master_key: Option<String>,
     /// The default account's key pair, from the environment.
     pub access_key: Option<(String, String)>,
+}
+
+/// Operations settings beside [`Config`]: the admin credential and start-up faults.
+#[derive(Debug, Clone, Default)]
+pub struct OpsOptions {
+    /// The admin API's bearer token when listening beyond loopback; without it, the one
+    /// saved in `<data-dir>/admin-token`, else a new one saved there.
+    pub admin_token: Option<String>,
+    /// Fault rules in force from the start.
+    pub faults: Vec<FaultSpec>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +62,9 @@ pub enum StartError {
     /// Keys could not be loaded or created.
     #[error(transparent)]
     Keys(#[from] KeyError),
+    /// A `--fault` rule is not valid.
+    #[error("invalid fault rule: {0}")]
+    Fault(String),
     /// The listen address is unusable.
     #[error("cannot listen on {addr}: {source}")]
     Listen {
@@ -142,6 +155,10 @@ pub struct Running {
     pub addr: SocketAddr,
     /// The default account's key pair, when this start created it.
     pub issued: Option<IssuedKey>,
+    /// Whether admin routes (all but health) need the bearer token: beyond loopback.
+    pub admin_protected: bool,
+    /// The admin token this start generated (and saved), to show once.
+    pub generated_admin_token: Option<String>,
     shutdown: watch::Sender<bool>,
     server: tokio::task::JoinHandle<()>,
     engine: tokio::task::JoinHandle<()>,
@@ -162,6 +179,15 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
 
 /// [`start`], with the state in `store` when given (see [`open_store`]).
 pub async fn start_with_store(config: Config, store: Option<&str>) -> Result<Running, StartError> {
+    start_with_options(config, store, OpsOptions::default()).await
+}
+
+/// [`start_with_store`], with the admin credential and start-up faults.
+pub async fn start_with_options(
+    config: Config,
+    store: Option<&str>,
+    ops: OpsOptions,
+) -> Result<Running, StartError> {
     let opened = open_store(&config.data_dir, config.master_key.as_deref(), store).await?;
     let env_key = config
         .access_key
@@ -186,23 +212,44 @@ pub async fn start_with_store(config: Config, store: Option<&str>) -> Result<Run
         ids: opened.ids.clone(),
         master_key: opened.keyring.master_key.clone(),
     };
+    let faults = Arc::new(Faults::new());
+    let metrics = Arc::new(admin::metrics::Metrics::new());
+    let hooks = Arc::new(admin::hooks::Hooks {
+        faults: faults.clone(),
+        metrics: metrics.clone(),
+    });
+    let aliyun_apis = cloudtwin_products::aliyun_apis(&ctx);
+    let huawei_apis = cloudtwin_products::huawei_apis(&ctx);
+    let mut products: Vec<&'static str> = aliyun_apis
+        .iter()
+        .map(|a| a.product())
+        .chain(huawei_apis.iter().map(|a| a.product()))
+        .collect();
+    products.sort_unstable();
+    products.dedup();
+    for spec in ops.faults {
+        admin::faults_check(&spec, &products).map_err(StartError::Fault)?;
+        faults.add(spec).map_err(StartError::Fault)?;
+    }
     let mut aliyun = Gateway::new(
-        cloudtwin_products::aliyun_apis(&ctx),
+        aliyun_apis,
         Arc::new(opened.keyring.clone()),
         opened.clock.clone(),
         opened.ids.clone(),
-    );
+    )
+    .with_hooks(hooks.clone());
     if let Some(ledger) = opened.nonces.clone() {
         aliyun = aliyun.with_nonces(ledger);
     }
     let huawei = HuaweiGateway::new(
-        cloudtwin_products::huawei_apis(&ctx),
+        huawei_apis,
         Arc::new(opened.keyring.clone()),
         opened.clock.clone(),
         opened.ids.clone(),
         cloudtwin_huawei::TokenKey::derive(&opened.keyring.master_key),
         cloudtwin_huawei::Regions::embedded(),
-    );
+    )
+    .with_hooks(hooks);
     let state = Arc::new(AppState { aliyun, huawei });
 
     let listener = tokio::net::TcpListener::bind(&config.listen)
@@ -215,12 +262,37 @@ pub async fn start_with_store(config: Config, store: Option<&str>) -> Result<Run
         addr: config.listen.clone(),
         source,
     })?;
+    // Loopback needs no admin credential: only this machine can reach it.
+    let admin_protected = !addr.ip().is_loopback();
+    let (admin_token, generated_admin_token) = if admin_protected {
+        let (token, source) = admin::admin_token(
+            &config.data_dir,
+            ops.admin_token.as_deref(),
+            opened.ids.as_ref(),
+        )?;
+        let generated = match source {
+            admin::TokenSource::Generated(t) => Some(t),
+            admin::TokenSource::Given | admin::TokenSource::Saved => None,
+        };
+        (Some(token), generated)
+    } else {
+        (None, None)
+    };
+    let woken = engine.clone();
+    let admin_state = Arc::new(admin::AdminState {
+        store: opened.store.clone(),
+        keyring: opened.keyring.clone(),
+        faults,
+        metrics,
+        products,
+        wake_engine: Box::new(move || woken.notify()),
+    });
+    // Other admin routers (routes under ADMIN_PREFIX) join here, behind the same credential.
+    let extra_admin = Router::new();
     let (shutdown, rx) = watch::channel(false);
     let engine_task = engine.spawn(rx.clone());
-    let router = Router::new()
-        .route(&format!("{ADMIN_PREFIX}/health"), get(health))
-        .fallback(dispatch)
-        .with_state(state);
+    let router = admin::router(admin_state, admin_token, extra_admin)
+        .merge(Router::new().fallback(dispatch).with_state(state));
     let mut server_rx = rx;
     let server = tokio::spawn(async move {
         let stopped = async move {
@@ -241,14 +313,12 @@ pub async fn start_with_store(config: Config, store: Option<&str>) -> Result<Run
     Ok(Running {
         addr,
         issued,
+        admin_protected,
+        generated_admin_token,
         shutdown,
         server,
         engine: engine_task,
     })
-}
-
-async fn health() -> impl IntoResponse {
-    axum::Json(json!({"status": "ok"}))
 }
 
 async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Response {

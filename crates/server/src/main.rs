@@ -1,12 +1,14 @@
-//! The `cloudtwin` command: `serve` runs the server, `accounts` manages tenants.
+//! The `cloudtwin` command: `serve` runs the server, `accounts` manages tenants,
+//! `snapshot` exports and imports state.
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use cloudtwin_core::FaultSpec;
 use cloudtwin_core::Lifecycle;
-use cloudtwin_server::{keys::DEFAULT_ACCOUNT, Config};
+use cloudtwin_server::{keys::DEFAULT_ACCOUNT, Config, OpsOptions};
 
 #[derive(Parser)]
 #[command(
@@ -31,12 +33,52 @@ enum Command {
         /// How long transitions take: instant, realistic, or a delay such as 3s or 500ms.
         #[arg(long, env = "CLOUDTWIN_LIFECYCLE", default_value = "realistic")]
         lifecycle: Lifecycle,
+        /// The admin API's bearer token when listening beyond loopback; without it, the
+        /// one in <data-dir>/admin-token, else a new one saved there and printed once.
+        #[arg(long, env = "CLOUDTWIN_ADMIN_TOKEN", hide_env_values = true)]
+        admin_token: Option<String>,
+        /// A fault rule in force from the start, as the JSON POST /_cloudtwin/faults takes,
+        /// e.g. '{"product":"starrocks","operation":"*","latency_ms":200}'. Repeatable.
+        #[arg(long = "fault", value_name = "JSON", value_parser = parse_fault)]
+        faults: Vec<FaultSpec>,
     },
     /// Manages accounts (tenants) and their access keys.
     Accounts {
         #[command(subcommand)]
         command: AccountsCommand,
     },
+    /// Exports or imports the state as a snapshot document (see docs/admin.md).
+    Snapshot {
+        #[command(subcommand)]
+        command: SnapshotCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum SnapshotCommand {
+    /// Writes the whole state, or one account's, as JSON to stdout or --out.
+    Export {
+        /// Only this account (its id).
+        #[arg(long)]
+        account: Option<String>,
+        /// Write here instead of stdout (created 0600: it holds sealed secrets).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Loads a snapshot into an empty data directory or database.
+    Import {
+        file: PathBuf,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+fn parse_fault(s: &str) -> Result<FaultSpec, String> {
+    let spec: FaultSpec = serde_json::from_str(s).map_err(|e| e.to_string())?;
+    spec.validate()?;
+    Ok(spec)
 }
 
 #[derive(clap::Args)]
@@ -101,8 +143,17 @@ async fn main() -> ExitCode {
             listen,
             data,
             lifecycle,
-        } => serve(listen, data, lifecycle).await,
+            admin_token,
+            faults,
+        } => {
+            let ops = OpsOptions {
+                admin_token,
+                faults,
+            };
+            serve(listen, data, lifecycle, ops).await
+        }
         Command::Accounts { command } => accounts(command).await,
+        Command::Snapshot { command } => snapshot(command).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -113,7 +164,12 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn serve(listen: String, data: DataArgs, lifecycle: Lifecycle) -> Result<(), String> {
+async fn serve(
+    listen: String,
+    data: DataArgs,
+    lifecycle: Lifecycle,
+    ops: OpsOptions,
+) -> Result<(), String> {
     let data_dir = data.data_dir;
     let access_key = match (
         env("CLOUDTWIN_ACCESS_KEY_ID"),
@@ -135,7 +191,7 @@ async fn serve(listen: String, data: DataArgs, lifecycle: Lifecycle) -> Result<(
         master_key: env("CLOUDTWIN_MASTER_KEY"),
         access_key,
     };
-    let running = cloudtwin_server::start_with_store(config, data.store.as_deref())
+    let running = cloudtwin_server::start_with_options(config, data.store.as_deref(), ops)
         .await
         .map_err(|e| e.to_string())?;
     let mut out = std::io::stdout().lock();
@@ -148,6 +204,24 @@ async fn serve(listen: String, data: DataArgs, lifecycle: Lifecycle) -> Result<(
             issued.access_key_id,
             issued.access_key_secret,
             data_dir.join("credentials").display()
+        );
+    }
+    if let Some(token) = &running.generated_admin_token {
+        // Shown once, here; never logged. Also kept in <data-dir>/admin-token (0600).
+        let _ = writeln!(
+            out,
+            "the admin API needs Authorization: Bearer {token}\n(saved in {})",
+            data_dir
+                .join(cloudtwin_server::admin::ADMIN_TOKEN_FILE)
+                .display()
+        );
+    } else if running.admin_protected {
+        let _ = writeln!(
+            out,
+            "the admin API needs the admin token (--admin-token, CLOUDTWIN_ADMIN_TOKEN or {})",
+            data_dir
+                .join(cloudtwin_server::admin::ADMIN_TOKEN_FILE)
+                .display()
         );
     }
     let _ = writeln!(out, "listening on http://{}", running.addr);
@@ -240,6 +314,60 @@ async fn accounts(command: AccountsCommand) -> Result<(), String> {
                     serde_json::json!({"account": account.name, "account_id": account.id, "domain_id": account.domain_id, "access_key_ids": ids})
                 );
             }
+        }
+    }
+    Ok(())
+}
+
+async fn snapshot(command: SnapshotCommand) -> Result<(), String> {
+    use cloudtwin_server::admin::snapshot;
+    let master_key = env("CLOUDTWIN_MASTER_KEY");
+    match command {
+        SnapshotCommand::Export { account, out, data } => {
+            let opened = cloudtwin_server::open_store(
+                &data.data_dir,
+                master_key.as_deref(),
+                data.store.as_deref(),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            let doc = snapshot::build(
+                opened.store.as_ref(),
+                &opened.keyring.master_key.id(),
+                account.as_deref(),
+                opened.clock.now_ms(),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            let bytes = serde_json::to_vec_pretty(&doc).expect("plain data serializes");
+            match out {
+                Some(path) => cloudtwin_server::keys::write_private(&path, &bytes)
+                    .map_err(|e| e.to_string())?,
+                None => {
+                    let mut stdout = std::io::stdout().lock();
+                    stdout
+                        .write_all(&bytes)
+                        .and_then(|_| stdout.write_all(b"\n"))
+                        .map_err(|e| format!("cannot write the snapshot: {e}"))?;
+                }
+            }
+        }
+        SnapshotCommand::Import { file, data } => {
+            let bytes =
+                std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            let doc = snapshot::parse(&bytes).map_err(|e| e.to_string())?;
+            let opened = cloudtwin_server::open_store(
+                &data.data_dir,
+                master_key.as_deref(),
+                data.store.as_deref(),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            let loaded =
+                snapshot::load(opened.store.as_ref(), &opened.keyring.master_key.id(), doc)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            println!("{}", serde_json::json!({ "imported": loaded }));
         }
     }
     Ok(())

@@ -14,8 +14,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use cloudtwin_core::{AccessKey, Account, Instance, Job, JobOutcome, JobState, Product, Tag};
 use cloudtwin_store::{
-    IamPassword, IdempotencyRecord, InstancePage, InstanceQuery, Mutation, Result, Store,
-    StoreError,
+    IamPassword, IdempotencyRecord, InstancePage, InstanceQuery, Mutation, ResetScope, Result,
+    StateCounts, StateDump, Store, StoreError,
 };
 use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio_postgres::error::SqlState;
@@ -48,6 +48,10 @@ CREATE INDEX nonces_expiry ON nonces(expires_ms);
 
 /// Taken (per transaction) while migrating, so replicas starting together take turns.
 const MIGRATION_LOCK: i64 = 0x636c_6f75_6474_7769; // "cloudtwi"
+
+/// Taken (per transaction) while importing a snapshot, so two imports take turns and the
+/// emptiness check holds until the import commits.
+const IMPORT_LOCK: i64 = 0x636c_6f75_6469_6d70; // "cloudimp"
 
 /// Retries of a write that lost a deadlock or serialization race.
 const WRITE_ATTEMPTS: usize = 3;
@@ -948,6 +952,178 @@ async fn claim(
     Ok(jobs)
 }
 
+async fn export(conn: &mut Conn, account_id: Option<&str>) -> PgResult<StateDump> {
+    // One snapshot of every table.
+    let tx = conn
+        .client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await?;
+    let (by_id, by_account) = match account_id {
+        Some(_) => (" WHERE id = $1", " WHERE account_id = $1"),
+        None => ("", ""),
+    };
+    let args: Vec<&(dyn ToSql + Sync)> = match &account_id {
+        Some(a) => vec![a],
+        None => Vec::new(),
+    };
+    let accounts = rows(
+        tx.query(
+            &format!("SELECT id, name, domain_id, created_ms FROM accounts{by_id} ORDER BY created_ms, id"),
+            &args,
+        )
+        .await?,
+        account_row,
+    )?;
+    let access_keys = rows(
+        tx.query(
+            &format!("SELECT id, account_id, secret, created_ms FROM access_keys{by_account} ORDER BY created_ms, id"),
+            &args,
+        )
+        .await?,
+        key_row,
+    )?;
+    let iam_passwords = rows(
+        tx.query(
+            &format!("SELECT account_id, hash, updated_ms FROM iam_passwords{by_account} ORDER BY account_id"),
+            &args,
+        )
+        .await?,
+        |r| {
+            Ok(IamPassword {
+                account_id: get(r, 0)?,
+                hash: get(r, 1)?,
+                updated_ms: get(r, 2)?,
+            })
+        },
+    )?;
+    let instances = rows(
+        tx.query(
+            &format!(
+                "SELECT {INSTANCE_COLUMNS} FROM instances{by_account} ORDER BY created_ms, id"
+            ),
+            &args,
+        )
+        .await?,
+        instance_row,
+    )?;
+    let jobs = rows(
+        tx.query(
+            &format!("SELECT {JOB_COLUMNS} FROM jobs{by_account} ORDER BY created_ms, id"),
+            &args,
+        )
+        .await?,
+        job_row,
+    )?;
+    let idempotency = rows(
+        tx.query(
+            &format!(
+                "SELECT account_id, product, action, token, request_hash, response, created_ms
+                 FROM idempotency{by_account} ORDER BY created_ms, account_id, product, action, token"
+            ),
+            &args,
+        )
+        .await?,
+        |r| {
+            Ok(IdempotencyRecord {
+                account_id: get(r, 0)?,
+                product: product(get(r, 1)?)?,
+                action: get(r, 2)?,
+                token: get(r, 3)?,
+                request_hash: get(r, 4)?,
+                response: get(r, 5)?,
+                created_ms: get(r, 6)?,
+            })
+        },
+    )?;
+    tx.commit().await?;
+    Ok(StateDump {
+        accounts,
+        access_keys,
+        iam_passwords,
+        instances,
+        jobs,
+        idempotency,
+    })
+}
+
+async fn import(conn: &mut Conn, dump: &StateDump) -> PgResult<()> {
+    let tx = conn.client.transaction().await?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&IMPORT_LOCK])
+        .await?;
+    let occupied: bool = get(
+        &tx.query_one(
+            "SELECT EXISTS (SELECT 1 FROM accounts) OR EXISTS (SELECT 1 FROM instances)",
+            &[],
+        )
+        .await?,
+        0,
+    )?;
+    if occupied {
+        return Err(Error::Store(StoreError::Conflict(
+            "the store is not empty: it holds accounts or instances".into(),
+        )));
+    }
+    let mut stmts = HashMap::new();
+    let mut c = Cached {
+        client: &tx,
+        stmts: &mut stmts,
+    };
+    for a in &dump.accounts {
+        apply(&mut c, &Mutation::InsertAccount(a.clone())).await?;
+    }
+    for k in &dump.access_keys {
+        apply(&mut c, &Mutation::PutAccessKey(k.clone())).await?;
+    }
+    for p in &dump.iam_passwords {
+        apply(&mut c, &Mutation::PutIamPassword(p.clone())).await?;
+    }
+    for i in &dump.instances {
+        // Kept as is, version included, so optimistic checks go on where they left off.
+        let tags = json(&i.tags);
+        let doc = json(&i.doc);
+        c.execute(
+            "INSERT INTO instances (id, account_id, product, region, name, status, resource_group_id,
+                tags, doc, created_ms, updated_ms, deleted, version)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::jsonb, $9, $10, $11, $12, $13)",
+            &[
+                &i.id,
+                &i.account_id,
+                &i.product.as_str(),
+                &i.region,
+                &i.name,
+                &i.status,
+                &i.resource_group_id,
+                &tags,
+                &doc,
+                &i.created_ms,
+                &i.updated_ms,
+                &i.deleted,
+                &i.version,
+            ],
+        )
+        .await
+        .map_err(insert_err("instance"))?;
+    }
+    for j in &dump.jobs {
+        apply(&mut c, &Mutation::PutJob(j.clone())).await?;
+    }
+    for r in &dump.idempotency {
+        apply(
+            &mut c,
+            &Mutation::InsertIdempotency {
+                record: r.clone(),
+                expire_before_ms: i64::MIN,
+            },
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
 #[async_trait]
 impl Store for PostgresStore {
     async fn commit(&self, batch: Vec<Mutation>) -> Result<()> {
@@ -1173,6 +1349,86 @@ impl Store for PostgresStore {
                 other => return other.map_err(Error::into_store),
             }
         }
+    }
+
+    async fn ping(&self) -> Result<()> {
+        on_conn!(self, |conn| async move {
+            conn.client.simple_query("SELECT 1").await?;
+            Ok::<_, Error>(())
+        })
+        .map_err(Error::into_store)
+    }
+
+    async fn reset(&self, scope: ResetScope) -> Result<()> {
+        on_conn!(self, |conn| async move {
+            let tx = conn.client.transaction().await?;
+            match scope {
+                ResetScope::All => {
+                    tx.batch_execute(
+                        "DELETE FROM idempotency; DELETE FROM jobs; DELETE FROM instances;
+                         DELETE FROM iam_passwords; DELETE FROM access_keys; DELETE FROM accounts;",
+                    )
+                    .await?;
+                }
+                ResetScope::Product(p) => {
+                    for table in ["idempotency", "jobs", "instances"] {
+                        tx.execute(
+                            &format!("DELETE FROM {table} WHERE product = $1"),
+                            &[&p.as_str()],
+                        )
+                        .await?;
+                    }
+                }
+            }
+            tx.commit().await?;
+            Ok::<_, Error>(())
+        })
+        .map_err(Error::into_store)
+    }
+
+    async fn state_counts(&self) -> Result<StateCounts> {
+        on_conn!(self, |conn| async move {
+            let mut counts = StateCounts::default();
+            let jobs = conn
+                .cached()
+                .query(
+                    "SELECT state, count(*) FROM jobs GROUP BY state ORDER BY state",
+                    &[],
+                )
+                .await?;
+            for r in jobs {
+                let state: String = get(&r, 0)?;
+                let n: i64 = get(&r, 1)?;
+                let state = JobState::parse(&state)
+                    .ok_or_else(|| corrupt(format!("job state {state:?}")))?;
+                counts.jobs.push((state, n as u64));
+            }
+            let instances = conn
+                .cached()
+                .query(
+                    "SELECT product, status, count(*) FROM instances WHERE NOT deleted
+                     GROUP BY product, status ORDER BY product, status",
+                    &[],
+                )
+                .await?;
+            for r in instances {
+                let n: i64 = get(&r, 2)?;
+                counts
+                    .instances
+                    .push((product(get(&r, 0)?)?, get(&r, 1)?, n as u64));
+            }
+            Ok::<_, Error>(counts)
+        })
+        .map_err(Error::into_store)
+    }
+
+    async fn export(&self, account_id: Option<&str>) -> Result<StateDump> {
+        on_conn!(self, |conn| export(conn, account_id)).map_err(Error::into_store)
+    }
+
+    async fn import(&self, dump: StateDump) -> Result<()> {
+        let dump = &dump;
+        on_conn!(self, |conn| import(conn, dump)).map_err(Error::into_store)
     }
 
     async fn next_job_due_ms(&self) -> Result<Option<i64>> {

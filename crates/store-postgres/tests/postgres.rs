@@ -34,6 +34,20 @@ async fn postgres_passes_conformance() {
     .await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_passes_operations_conformance() {
+    with_db(SUITE, |config| async move {
+        // Two stores on one database would share state: the second gets its own.
+        let a = open(&config, PostgresOptions::default()).await;
+        with_db(SUITE, |other| async move {
+            let b = open(&other, PostgresOptions::default()).await;
+            conformance::operations(a, b).await;
+        })
+        .await;
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_batch_with_a_conflicting_insert_leaves_no_trace() {
     with_db(SUITE, |config| async move {

@@ -570,3 +570,179 @@ async fn concurrent_batches_all_commit(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(listed.len(), 64);
 }
+
+/// Readiness, reset, counts and snapshots. Takes two fresh, empty stores of the backend.
+pub async fn operations(a: Arc<dyn Store>, b: Arc<dyn Store>) {
+    use crate::{ResetScope, StateDump};
+
+    a.ping().await.unwrap();
+    fill_for_operations(a.as_ref()).await;
+
+    let counts = a.state_counts().await.unwrap();
+    assert_eq!(
+        counts.jobs,
+        vec![(JobState::Pending, 1), (JobState::Succeeded, 2)],
+        "jobs by state, ordered by state name"
+    );
+    assert_eq!(
+        counts.instances,
+        vec![
+            (Product::RocketMq, "RUNNING".to_owned(), 1),
+            (Product::StarRocks, "running".to_owned(), 2),
+        ],
+        "live instances only"
+    );
+
+    let all = a.export(None).await.unwrap();
+    assert_eq!(all.accounts.len(), 2);
+    assert_eq!(all.access_keys.len(), 2);
+    assert_eq!(all.iam_passwords.len(), 1);
+    assert_eq!(
+        all.instances.len(),
+        4,
+        "released instances are exported too"
+    );
+    assert_eq!(all.jobs.len(), 3);
+    assert_eq!(all.idempotency.len(), 2);
+    let stored = a.instance("ops-1", "ops-i3").await.unwrap().unwrap();
+    assert_eq!(
+        all.instances.iter().find(|i| i.id == "ops-i3"),
+        Some(&stored),
+        "exported as stored, version included"
+    );
+
+    let one = a.export(Some("ops-2")).await.unwrap();
+    assert_eq!(one.accounts.len(), 1);
+    assert_eq!(one.accounts[0].id, "ops-2");
+    assert!(one.access_keys.iter().all(|k| k.account_id == "ops-2"));
+    assert_eq!(one.instances.len(), 1);
+    assert_eq!(one.jobs.len(), 1);
+    assert!(one.iam_passwords.is_empty());
+    assert!(one.idempotency.is_empty());
+
+    b.import(all.clone()).await.unwrap();
+    assert_eq!(
+        b.export(None).await.unwrap(),
+        all,
+        "import writes rows as they are"
+    );
+    let imported = b.instance("ops-1", "ops-i3").await.unwrap().unwrap();
+    let mut next = imported.clone();
+    next.status = "stopped".into();
+    b.commit(vec![Mutation::UpdateInstance(next)])
+        .await
+        .expect("the imported version is the one to update from");
+
+    let again = b.import(all.clone()).await;
+    assert!(
+        matches!(again, Err(StoreError::Conflict(_))),
+        "import into a store that holds accounts: {again:?}"
+    );
+    let mut bad = StateDump {
+        instances: all.instances.clone(),
+        ..StateDump::default()
+    };
+    bad.instances.push(all.instances[0].clone());
+
+    a.reset(ResetScope::Product(Product::StarRocks))
+        .await
+        .unwrap();
+    let after = a.export(None).await.unwrap();
+    assert_eq!(after.accounts.len(), 2, "accounts stay");
+    assert_eq!(after.access_keys.len(), 2, "keys stay");
+    assert_eq!(after.iam_passwords.len(), 1);
+    assert!(after
+        .instances
+        .iter()
+        .all(|i| i.product == Product::RocketMq));
+    assert_eq!(after.instances.len(), 1);
+    assert!(after.jobs.iter().all(|j| j.product == Product::RocketMq));
+    assert!(after
+        .idempotency
+        .iter()
+        .all(|r| r.product == Product::RocketMq));
+    assert_eq!(after.idempotency.len(), 1);
+
+    a.reset(ResetScope::All).await.unwrap();
+    assert!(a.export(None).await.unwrap().is_empty());
+    assert_eq!(a.state_counts().await.unwrap(), Default::default());
+
+    // A failed import leaves nothing behind: the duplicate instance fails the whole dump.
+    let failed = a.import(bad).await;
+    assert!(failed.is_err(), "a duplicate row fails the import");
+    assert!(a.export(None).await.unwrap().is_empty());
+    a.import(all.clone()).await.unwrap();
+    assert_eq!(a.export(None).await.unwrap(), all);
+}
+
+async fn fill_for_operations(store: &dyn Store) {
+    let mut batch = vec![
+        Mutation::InsertAccount(account("ops-1", "ops-one")),
+        Mutation::InsertAccount(Account {
+            created_ms: 2,
+            ..account("ops-2", "ops-two")
+        }),
+    ];
+    for (id, acc) in [("AKOPS1", "ops-1"), ("AKOPS2", "ops-2")] {
+        batch.push(Mutation::PutAccessKey(AccessKey {
+            id: id.into(),
+            account_id: acc.into(),
+            secret_ciphertext: vec![1, 2, 3, id.len() as u8],
+            created_ms: 3,
+        }));
+    }
+    batch.push(Mutation::PutIamPassword(IamPassword {
+        account_id: "ops-1".into(),
+        hash: "pbkdf2-sha256$1$00$00".into(),
+        updated_ms: 4,
+    }));
+    let mut running1 = instance("ops-i1", "ops-1", "one", 10);
+    running1.status = "running".into();
+    let mut running2 = instance("ops-i2", "ops-1", "two", 11);
+    running2.status = "running".into();
+    let mut released = instance("ops-i3", "ops-1", "three", 12);
+    released.deleted = true;
+    released.status = "deleted".into();
+    let mut mq = instance("ops-i4", "ops-2", "mq", 13);
+    mq.product = Product::RocketMq;
+    mq.status = "RUNNING".into();
+    for i in [running1, running2, released, mq] {
+        batch.push(Mutation::InsertInstance(i));
+    }
+    let mut j1 = job("ops-j1", "ops-i1", 100);
+    j1.account_id = "ops-1".into();
+    j1.state = JobState::Succeeded;
+    j1.finished_ms = Some(100);
+    let mut j2 = job("ops-j2", "ops-i2", 200);
+    j2.account_id = "ops-1".into();
+    j2.state = JobState::Succeeded;
+    j2.finished_ms = Some(200);
+    let mut j3 = job("ops-j3", "ops-i4", 300);
+    j3.account_id = "ops-2".into();
+    j3.product = Product::RocketMq;
+    for j in [j1, j2, j3] {
+        batch.push(Mutation::PutJob(j));
+    }
+    for (product, token) in [(Product::StarRocks, "t1"), (Product::RocketMq, "t2")] {
+        batch.push(Mutation::InsertIdempotency {
+            record: IdempotencyRecord {
+                account_id: "ops-1".into(),
+                product,
+                action: "Create".into(),
+                token: token.into(),
+                request_hash: "h".into(),
+                response: "{}".into(),
+                created_ms: 5,
+            },
+            expire_before_ms: 0,
+        });
+    }
+    store.commit(batch).await.unwrap();
+    // Bump a version so the export must carry it.
+    let mut i3 = store.instance("ops-1", "ops-i3").await.unwrap().unwrap();
+    i3.name = "three-renamed".into();
+    store
+        .commit(vec![Mutation::UpdateInstance(i3)])
+        .await
+        .unwrap();
+}

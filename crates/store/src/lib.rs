@@ -6,7 +6,7 @@ pub mod conformance;
 mod sqlite;
 
 use async_trait::async_trait;
-use cloudtwin_core::{AccessKey, Account, Instance, Job, Product, Tag};
+use cloudtwin_core::{AccessKey, Account, Instance, Job, JobState, Product, Tag};
 
 pub use sqlite::SqliteStore;
 
@@ -123,6 +123,46 @@ pub struct InstancePage {
     pub total: usize,
 }
 
+/// How many jobs and instances there are, by state and status, for metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StateCounts {
+    pub jobs: Vec<(JobState, u64)>,
+    /// Live (not released) instances by product and status.
+    pub instances: Vec<(Product, String, u64)>,
+}
+
+/// Every row the store holds (or one account's), for snapshots. Access keys stay
+/// ciphertext; instances include released ones.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StateDump {
+    pub accounts: Vec<Account>,
+    pub access_keys: Vec<AccessKey>,
+    pub iam_passwords: Vec<IamPassword>,
+    pub instances: Vec<Instance>,
+    pub jobs: Vec<Job>,
+    pub idempotency: Vec<IdempotencyRecord>,
+}
+
+impl StateDump {
+    pub fn is_empty(&self) -> bool {
+        self.accounts.is_empty()
+            && self.access_keys.is_empty()
+            && self.iam_passwords.is_empty()
+            && self.instances.is_empty()
+            && self.jobs.is_empty()
+            && self.idempotency.is_empty()
+    }
+}
+
+/// What [`Store::reset`] forgets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResetScope {
+    /// Everything, accounts and keys included.
+    All,
+    /// One product's instances, jobs and idempotency records.
+    Product(Product),
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Applies the batch atomically; acknowledged means durable.
@@ -170,4 +210,22 @@ pub trait Store: Send + Sync + 'static {
 
     /// When the earliest unfinished job is due (its lease end if leased).
     async fn next_job_due_ms(&self) -> Result<Option<i64>>;
+
+    // Operations (admin API): readiness, reset, metrics, snapshots.
+
+    /// Answers once the backend serves a trivial read.
+    async fn ping(&self) -> Result<()>;
+
+    /// Forgets the state in `scope`, atomically.
+    async fn reset(&self, scope: ResetScope) -> Result<()>;
+
+    /// Jobs by state and live instances by product and status.
+    async fn state_counts(&self) -> Result<StateCounts>;
+
+    /// Every row, or one account's, read in one consistent view.
+    async fn export(&self, account_id: Option<&str>) -> Result<StateDump>;
+
+    /// Writes every row of `dump` as it is (versions, leases and all), atomically. Fails
+    /// with `Conflict`, writing nothing, unless the store holds no account and no instance.
+    async fn import(&self, dump: StateDump) -> Result<()>;
 }

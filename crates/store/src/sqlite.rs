@@ -15,8 +15,8 @@ use tokio::sync::oneshot;
 use rusqlite::types::Value as SqlValue;
 
 use crate::{
-    IamPassword, IdempotencyRecord, InstancePage, InstanceQuery, Mutation, Result, Store,
-    StoreError,
+    IamPassword, IdempotencyRecord, InstancePage, InstanceQuery, Mutation, ResetScope, Result,
+    StateCounts, StateDump, Store, StoreError,
 };
 
 /// 1: first release; 2: iam_passwords; 3: the instance-name index;
@@ -114,7 +114,11 @@ enum WriteCmd {
         limit: usize,
         reply: oneshot::Sender<Result<Vec<Job>>>,
     },
+    /// A write that is not a batch of mutations (reset, import), in its own savepoint.
+    Exec(ExecFn, oneshot::Sender<Result<()>>),
 }
+
+type ExecFn = Box<dyn FnOnce(&Connection) -> Result<()> + Send>;
 
 pub struct SqliteStore {
     path: std::path::PathBuf,
@@ -173,6 +177,16 @@ impl SqliteStore {
             .expect("writer sender lock")
             .send(cmd)
             .map_err(|_| StoreError::Unavailable("the writer thread has stopped".into()))
+    }
+
+    async fn exec(
+        &self,
+        work: impl FnOnce(&Connection) -> Result<()> + Send + 'static,
+    ) -> Result<()> {
+        let (reply, rx) = oneshot::channel();
+        self.send(WriteCmd::Exec(Box::new(work), reply))?;
+        rx.await
+            .map_err(|_| StoreError::Unavailable("the writer thread has stopped".into()))?
     }
 
     fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
@@ -255,6 +269,10 @@ fn commit_group(conn: &mut Connection, group: Vec<WriteCmd>) {
                     let result =
                         in_savepoint(&mut tx, |sp| claim(sp, now_ms, &owner, lease_ms, limit));
                     outcomes.push(Outcome::Claim(reply, result));
+                }
+                WriteCmd::Exec(work, reply) => {
+                    let result = in_savepoint(&mut tx, |sp| work(sp));
+                    outcomes.push(Outcome::Batch(reply, result));
                 }
             }
         }
@@ -884,6 +902,84 @@ impl Store for SqliteStore {
             .map_err(|_| StoreError::Unavailable("the writer thread has stopped".into()))?
     }
 
+    async fn ping(&self) -> Result<()> {
+        self.read(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(unavailable))
+    }
+
+    async fn reset(&self, scope: ResetScope) -> Result<()> {
+        self.exec(move |c| match scope {
+            ResetScope::All => c
+                .execute_batch(
+                    "DELETE FROM idempotency; DELETE FROM jobs; DELETE FROM instances;
+                     DELETE FROM iam_passwords; DELETE FROM access_keys; DELETE FROM accounts;",
+                )
+                .map_err(unavailable),
+            ResetScope::Product(p) => {
+                for table in ["idempotency", "jobs", "instances"] {
+                    c.execute(
+                        &format!("DELETE FROM {table} WHERE product = ?1"),
+                        [p.as_str()],
+                    )
+                    .map_err(unavailable)?;
+                }
+                Ok(())
+            }
+        })
+        .await
+    }
+
+    async fn state_counts(&self) -> Result<StateCounts> {
+        self.read(|c| {
+            let mut counts = StateCounts::default();
+            let mut stmt = c
+                .prepare_cached("SELECT state, count(*) FROM jobs GROUP BY state ORDER BY state")
+                .map_err(unavailable)?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+                .map_err(unavailable)?;
+            for row in rows {
+                let (state, n) = row.map_err(unavailable)?;
+                let state = JobState::parse(&state)
+                    .ok_or_else(|| corrupt(format!("job state {state:?}")))?;
+                counts.jobs.push((state, n as u64));
+            }
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT product, status, count(*) FROM instances WHERE deleted = 0
+                     GROUP BY product, status ORDER BY product, status",
+                )
+                .map_err(unavailable)?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(2)?,
+                    ))
+                })
+                .map_err(unavailable)?;
+            for row in rows {
+                let (p, status, n) = row.map_err(unavailable)?;
+                counts.instances.push((product(p)?, status, n as u64));
+            }
+            Ok(counts)
+        })
+    }
+
+    async fn export(&self, account_id: Option<&str>) -> Result<StateDump> {
+        self.read(|c| {
+            // One read transaction: every table from the same moment.
+            let tx = c.unchecked_transaction().map_err(unavailable)?;
+            let dump = export(&tx, account_id)?;
+            tx.finish().map_err(unavailable)?;
+            Ok(dump)
+        })
+    }
+
+    async fn import(&self, dump: StateDump) -> Result<()> {
+        self.exec(move |c| import(c, &dump)).await
+    }
+
     async fn next_job_due_ms(&self) -> Result<Option<i64>> {
         self.read(|c| {
             // Two index lookups: the earliest pending job, and the earliest lease to end
@@ -901,6 +997,184 @@ impl Store for SqliteStore {
     }
 }
 
+/// `WHERE` for an optional account filter on a table's `account_id` (or `id`) column.
+fn account_filter(column: &str, account_id: Option<&str>) -> (String, Vec<SqlValue>) {
+    match account_id {
+        Some(a) => (
+            format!(" WHERE {column} = ?1"),
+            vec![SqlValue::Text(a.to_owned())],
+        ),
+        None => (String::new(), Vec::new()),
+    }
+}
+
+fn export(c: &Connection, account_id: Option<&str>) -> Result<StateDump> {
+    fn rows<T>(
+        c: &Connection,
+        sql: &str,
+        args: &[SqlValue],
+        f: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>> {
+        let mut stmt = c.prepare(sql).map_err(unavailable)?;
+        let out = stmt
+            .query_map(rusqlite::params_from_iter(args), f)
+            .map_err(unavailable)?
+            .collect::<rusqlite::Result<Vec<T>>>()
+            .map_err(unavailable);
+        out
+    }
+    let (by_id, args) = account_filter("id", account_id);
+    let (by_account, _) = account_filter("account_id", account_id);
+    let accounts = rows(
+        c,
+        &format!(
+            "SELECT id, name, domain_id, created_ms FROM accounts{by_id} ORDER BY created_ms, id"
+        ),
+        &args,
+        account_row,
+    )?;
+    let access_keys = rows(
+        c,
+        &format!("SELECT id, account_id, secret, created_ms FROM access_keys{by_account} ORDER BY created_ms, id"),
+        &args,
+        key_row,
+    )?;
+    let iam_passwords = rows(
+        c,
+        &format!("SELECT account_id, hash, updated_ms FROM iam_passwords{by_account} ORDER BY account_id"),
+        &args,
+        |r| {
+            Ok(IamPassword {
+                account_id: r.get(0)?,
+                hash: r.get(1)?,
+                updated_ms: r.get(2)?,
+            })
+        },
+    )?;
+    let instances = rows(
+        c,
+        &format!("SELECT {INSTANCE_COLUMNS} FROM instances{by_account} ORDER BY created_ms, id"),
+        &args,
+        instance_row,
+    )?
+    .into_iter()
+    .collect::<Result<Vec<_>>>()?;
+    let jobs = rows(
+        c,
+        &format!("SELECT {JOB_COLUMNS} FROM jobs{by_account} ORDER BY created_ms, id"),
+        &args,
+        job_row,
+    )?
+    .into_iter()
+    .collect::<Result<Vec<_>>>()?;
+    let idempotency = rows(
+        c,
+        &format!(
+            "SELECT account_id, product, action, token, request_hash, response, created_ms
+             FROM idempotency{by_account} ORDER BY created_ms, account_id, product, action, token"
+        ),
+        &args,
+        |r| {
+            Ok((
+                r.get::<_, String>(1)?,
+                (
+                    r.get(0)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                ),
+            ))
+        },
+    )?
+    .into_iter()
+    .map(
+        |(p, (account_id, action, token, request_hash, response, created_ms))| {
+            Ok(IdempotencyRecord {
+                account_id,
+                product: product(p)?,
+                action,
+                token,
+                request_hash,
+                response,
+                created_ms,
+            })
+        },
+    )
+    .collect::<Result<Vec<_>>>()?;
+    Ok(StateDump {
+        accounts,
+        access_keys,
+        iam_passwords,
+        instances,
+        jobs,
+        idempotency,
+    })
+}
+
+fn import(c: &Connection, dump: &StateDump) -> Result<()> {
+    let occupied: bool = c
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM accounts) OR EXISTS (SELECT 1 FROM instances)",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(unavailable)?;
+    if occupied {
+        return Err(StoreError::Conflict(
+            "the store is not empty: it holds accounts or instances".into(),
+        ));
+    }
+    for a in &dump.accounts {
+        apply(c, &Mutation::InsertAccount(a.clone()))?;
+    }
+    for k in &dump.access_keys {
+        apply(c, &Mutation::PutAccessKey(k.clone()))?;
+    }
+    for p in &dump.iam_passwords {
+        apply(c, &Mutation::PutIamPassword(p.clone()))?;
+    }
+    for i in &dump.instances {
+        // Kept as is, version included, so optimistic checks go on where they left off.
+        exec(
+            c,
+            "INSERT INTO instances (id, account_id, product, region, name, status, resource_group_id,
+                tags, doc, created_ms, updated_ms, deleted, version)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            params![
+                i.id,
+                i.account_id,
+                i.product.as_str(),
+                i.region,
+                i.name,
+                i.status,
+                i.resource_group_id,
+                json(&i.tags),
+                json(&i.doc),
+                i.created_ms,
+                i.updated_ms,
+                i.deleted,
+                i.version
+            ],
+        )
+        .map_err(insert_err("instance"))?;
+    }
+    for j in &dump.jobs {
+        apply(c, &Mutation::PutJob(j.clone()))?;
+    }
+    for r in &dump.idempotency {
+        apply(
+            c,
+            &Mutation::InsertIdempotency {
+                record: r.clone(),
+                expire_before_ms: i64::MIN,
+            },
+        )?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -911,6 +1185,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(SqliteStore::open(dir.path().join("state.db")).unwrap());
         crate::conformance::run_all(store).await;
+    }
+
+    #[tokio::test]
+    async fn sqlite_passes_operations_conformance() {
+        let dir = tempfile::tempdir().unwrap();
+        let open = |name: &str| Arc::new(SqliteStore::open(dir.path().join(name)).unwrap());
+        crate::conformance::operations(open("a.db"), open("b.db")).await;
     }
 
     #[tokio::test]

@@ -429,6 +429,10 @@ impl Havenask {
 
 #[async_trait]
 impl AliyunApi for Havenask {
+    fn product(&self) -> &'static str {
+        "havenask"
+    }
+
     fn version(&self) -> &'static str {
         VERSION
     }

@@ -256,6 +256,10 @@ impl Openanalytics {
 
 #[async_trait]
 impl AliyunApi for Openanalytics {
+    fn product(&self) -> &'static str {
+        "openanalytics"
+    }
+
     fn version(&self) -> &'static str {
         VERSION
     }

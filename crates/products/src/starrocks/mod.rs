@@ -770,6 +770,10 @@ fn action_name(action: &str) -> &'static str {
 
 #[async_trait]
 impl AliyunApi for StarRocks {
+    fn product(&self) -> &'static str {
+        "starrocks"
+    }
+
     fn version(&self) -> &'static str {
         VERSION
     }

@@ -264,6 +264,10 @@ impl TaurusDb {
 
 #[async_trait]
 impl HuaweiApi for TaurusDb {
+    fn product(&self) -> &'static str {
+        "taurusdb"
+    }
+
     fn service(&self) -> &'static str {
         "gaussdb"
     }
