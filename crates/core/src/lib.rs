@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod clock;
+pub mod control;
 pub mod ids;
 pub mod instance;
 pub mod job;
@@ -11,8 +12,9 @@ pub mod secret;
 
 pub use account::{AccessKey, Account, Caller, KeyResolver, ResolvedKey};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use control::{JobPlan, Mode, Rule, StateControl};
 pub use ids::{IdSource, RandomIds};
 pub use instance::{Instance, Product, Tag};
-pub use job::{Job, JobOutcome, JobState};
+pub use job::{FailedOutcome, Job, JobError, JobOutcome, JobState};
 pub use lifecycle::{Lifecycle, TransitionKind};
 pub use secret::{MasterKey, SecretError};

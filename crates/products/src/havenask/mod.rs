@@ -19,7 +19,7 @@ mod operations;
 
 use async_trait::async_trait;
 use cloudtwin_aliyun::{AliError, AliyunApi, Call, Operation};
-use cloudtwin_core::{Caller, Instance, JobOutcome, Product, Tag, TransitionKind};
+use cloudtwin_core::{Caller, FailedOutcome, Instance, JobOutcome, Product, Tag, TransitionKind};
 use cloudtwin_store::{InstanceQuery, Mutation, StoreError};
 use serde_json::{json, Value};
 
@@ -39,6 +39,9 @@ pub const DEFAULT_REGION: &str = "cn-hangzhou";
 const INIT: &str = "INIT";
 const CONFIG_UPDATING: &str = "CONFIG_UPDATING";
 const READY: &str = "READY";
+/// A failed create. The SDK's status list (INIT, WAIT_CONFIG, CONFIG_UPDATING, READY) has
+/// no failed value, so this one is cloudtwin's own, in the SDK's style.
+const CREATE_FAILED: &str = "CREATE_FAILED";
 
 /// The product's "bad value" error: the code the SDK contract observed (sdk-contract §7.4)
 /// and OpenSearch's common client error.
@@ -205,11 +208,7 @@ impl Havenask {
             &instance,
             "CreateInstance",
             TransitionKind::Create,
-            JobOutcome {
-                status: READY.into(),
-                doc: None,
-                remove: false,
-            },
+            JobOutcome::new(READY, None, FailedOutcome::new(CREATE_FAILED, None)),
         );
         self.ctx
             .store
@@ -321,11 +320,12 @@ impl Havenask {
                                 kind: TransitionKind::Change,
                                 status: CONFIG_UPDATING.into(),
                                 doc_during: doc.to_value(),
-                                outcome: JobOutcome {
-                                    status: READY.into(),
-                                    doc: Some(after.to_value()),
-                                    remove: false,
-                                },
+                                // No failed value for a change: it is undone.
+                                outcome: JobOutcome::new(
+                                    READY,
+                                    Some(after.to_value()),
+                                    FailedOutcome::new(READY, Some(doc.to_value())),
+                                ),
                             });
                         }
                     }

@@ -7,7 +7,7 @@
 //! `normal` (what Terraform waits for). Changes (resize, restart) keep `normal` and show
 //! the operation in `actions[]` until their job lands; delete shows `deleting`.
 
-use cloudtwin_core::{Instance, JobOutcome, Product, TransitionKind};
+use cloudtwin_core::{FailedOutcome, Instance, JobOutcome, Product, TransitionKind};
 use cloudtwin_huawei::{Call, HwError, Reply};
 use serde_json::{json, Map, Value};
 
@@ -18,6 +18,11 @@ use super::{Step, TaurusDb, HTAP_SUFFIX};
 pub const PENDING: &str = "pending";
 pub const NORMAL: &str = "normal";
 pub const DELETING: &str = "deleting";
+/// The SDK's status for a create that failed; Terraform stops waiting on it at once.
+pub const CREATEFAIL: &str = "createfail";
+/// The SDK's status for an instance an operation left broken (a failed resize, restart
+/// or delete); Terraform stops waiting on it at once, as on `createfail`.
+pub const ABNORMAL: &str = "abnormal";
 
 /// Reads a `{io_type, capacity_in_gb}` volume and checks it.
 fn volume(tdb: &TaurusDb, body: &Map<String, Value>, key: &str) -> Result<Value, HwError> {
@@ -227,11 +232,11 @@ impl TaurusDb {
             kind: TransitionKind::Create,
             status: PENDING.into(),
             doc_during: doc,
-            outcome: JobOutcome {
-                status: NORMAL.into(),
-                doc: Some(outcome_doc),
-                remove: false,
-            },
+            outcome: JobOutcome::new(
+                NORMAL,
+                Some(outcome_doc),
+                FailedOutcome::new(CREATEFAIL, None),
+            ),
         };
         let job_id = self.insert(instance, step).await?;
         Ok(Reply::created(
@@ -291,7 +296,10 @@ impl TaurusDb {
                 sr_id,
                 v::htap_not_found,
                 |i| {
-                    ensure_idle(i)?;
+                    // A failed instance can still be deleted, as on the cloud.
+                    if ![CREATEFAIL, ABNORMAL].contains(&i.status.as_str()) {
+                        ensure_idle(i)?;
+                    }
                     let mut doc = i.doc.clone();
                     doc["actions"] = json!([action("delete", &i.id, now)]);
                     Ok(Step {
@@ -299,11 +307,12 @@ impl TaurusDb {
                         kind: TransitionKind::Delete,
                         status: DELETING.into(),
                         doc_during: doc,
-                        outcome: JobOutcome {
-                            status: "deleted".into(),
-                            doc: None,
-                            remove: true,
-                        },
+                        outcome: JobOutcome::new(
+                            "deleted",
+                            None,
+                            FailedOutcome::new(ABNORMAL, Some(i.doc.clone())),
+                        )
+                        .releasing(),
                     })
                 },
             )
@@ -360,11 +369,11 @@ impl TaurusDb {
                         kind: TransitionKind::Change,
                         status: NORMAL.into(),
                         doc_during: during,
-                        outcome: JobOutcome {
-                            status: NORMAL.into(),
-                            doc: Some(after),
-                            remove: false,
-                        },
+                        outcome: JobOutcome::new(
+                            NORMAL,
+                            Some(after),
+                            FailedOutcome::new(ABNORMAL, Some(i.doc.clone())),
+                        ),
                     })
                 },
             )
@@ -393,11 +402,11 @@ impl TaurusDb {
                         kind: TransitionKind::Change,
                         status: NORMAL.into(),
                         doc_during: during,
-                        outcome: JobOutcome {
-                            status: NORMAL.into(),
-                            doc: Some(i.doc.clone()),
-                            remove: false,
-                        },
+                        outcome: JobOutcome::new(
+                            NORMAL,
+                            Some(i.doc.clone()),
+                            FailedOutcome::new(ABNORMAL, Some(i.doc.clone())),
+                        ),
                     })
                 },
             )
