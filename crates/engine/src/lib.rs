@@ -126,6 +126,11 @@ impl Engine {
         }
     }
 
+    /// Jobs of every account matching the query, oldest first.
+    pub async fn jobs(&self, query: &JobQuery) -> Result<Vec<Job>, StoreError> {
+        self.store.jobs(query).await
+    }
+
     /// Releases a parked job: it becomes due now. Durable once this returns.
     pub async fn step_job(&self, id: &str) -> Result<Job, StepError> {
         let query = JobQuery {

@@ -1,5 +1,6 @@
 //! The cloudtwin server: wiring of store, engine, products and dialects behind one port.
 
+pub mod admin_control;
 pub mod keys;
 
 use std::net::SocketAddr;
@@ -13,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use cloudtwin_aliyun::{Gateway, RawRequest, RawResponse};
-use cloudtwin_core::{Clock, IdSource, Lifecycle, RandomIds, SystemClock};
+use cloudtwin_core::{Clock, IdSource, Lifecycle, RandomIds, Rule, SystemClock};
 use cloudtwin_engine::{Engine, Simulated};
 use cloudtwin_huawei::Gateway as HuaweiGateway;
 use cloudtwin_products::Context;
@@ -32,6 +33,8 @@ pub struct Config {
     pub listen: String,
     pub data_dir: PathBuf,
     pub lifecycle: Lifecycle,
+    /// State-control rules in force from the start (more can be set over the admin API).
+    pub state_control: Vec<Rule>,
     pub master_key: Option<String>,
     /// The default account's key pair, from the environment.
     pub access_key: Option<(String, String)>,
@@ -172,6 +175,10 @@ pub async fn start_with_store(config: Config, store: Option<&str>) -> Result<Run
         Arc::new(Simulated),
         format!("cloudtwin-{}", opened.ids.hex(8)),
     );
+    for rule in &config.state_control {
+        tracing::info!(%rule, "state-control rule set");
+        engine.set_rule(rule.clone());
+    }
     let ctx = Context {
         store: opened.store.clone(),
         engine: engine.clone(),
@@ -210,7 +217,8 @@ pub async fn start_with_store(config: Config, store: Option<&str>) -> Result<Run
     let router = Router::new()
         .route(&format!("{ADMIN_PREFIX}/health"), get(health))
         .fallback(dispatch)
-        .with_state(state);
+        .with_state(state)
+        .merge(admin_control::router(engine.clone()));
     let mut server_rx = rx;
     let server = tokio::spawn(async move {
         let stopped = async move {

@@ -1,11 +1,14 @@
-//! The `cloudtwin` command: `serve` runs the server, `accounts` manages tenants.
+//! The `cloudtwin` command: `serve` runs the server, `accounts` manages tenants, `control`
+//! steers a running server's lifecycle over its admin API.
+
+mod control;
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use cloudtwin_core::Lifecycle;
+use cloudtwin_core::{Lifecycle, Rule};
 use cloudtwin_server::{keys::DEFAULT_ACCOUNT, Config};
 
 #[derive(Parser)]
@@ -31,6 +34,29 @@ enum Command {
         /// How long transitions take: instant, realistic, or a delay such as 3s or 500ms.
         #[arg(long, env = "CLOUDTWIN_LIFECYCLE", default_value = "realistic")]
         lifecycle: Lifecycle,
+        /// A state-control rule, PRODUCT:OPERATION=MODE, overriding --lifecycle for those
+        /// transitions; repeatable (in the variable, separated by ';'). MODE is instant,
+        /// delay:2s, manual or fail[:CODE[:MESSAGE]]; PRODUCT and OPERATION may be *.
+        /// Example: --state-control 'starrocks:CreateInstance=manual'.
+        #[arg(
+            long = "state-control",
+            env = "CLOUDTWIN_STATE_CONTROL",
+            value_delimiter = ';'
+        )]
+        state_control: Vec<Rule>,
+    },
+    /// Steers a running server's lifecycle: state-control rules, jobs, manual steps.
+    Control {
+        /// The server's address.
+        #[arg(
+            long,
+            env = "CLOUDTWIN_SERVER",
+            default_value = "http://127.0.0.1:9700",
+            global = true
+        )]
+        server: String,
+        #[command(subcommand)]
+        command: control::ControlCommand,
     },
     /// Manages accounts (tenants) and their access keys.
     Accounts {
@@ -101,7 +127,9 @@ async fn main() -> ExitCode {
             listen,
             data,
             lifecycle,
-        } => serve(listen, data, lifecycle).await,
+            state_control,
+        } => serve(listen, data, lifecycle, state_control).await,
+        Command::Control { server, command } => control::run(&server, command).await,
         Command::Accounts { command } => accounts(command).await,
     };
     match result {
@@ -113,7 +141,12 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn serve(listen: String, data: DataArgs, lifecycle: Lifecycle) -> Result<(), String> {
+async fn serve(
+    listen: String,
+    data: DataArgs,
+    lifecycle: Lifecycle,
+    state_control: Vec<Rule>,
+) -> Result<(), String> {
     let data_dir = data.data_dir;
     let access_key = match (
         env("CLOUDTWIN_ACCESS_KEY_ID"),
@@ -132,6 +165,7 @@ async fn serve(listen: String, data: DataArgs, lifecycle: Lifecycle) -> Result<(
         listen,
         data_dir: data_dir.clone(),
         lifecycle,
+        state_control,
         master_key: env("CLOUDTWIN_MASTER_KEY"),
         access_key,
     };
