@@ -9,7 +9,9 @@ is checked by what an SDK polling loop sees:
 - fail: StarRocks `creating_failed` (ListOperationHistory FAILED with the code), RocketMQ
   `CREATEFAILED`, HTAP StarRocks `createfail` with its job `Failed`; the failed instance
   can still be released;
-- instant: overrides a slow global mode.
+- instant: overrides a slow global mode;
+- a failed change is undone (StarRocks ModifyCu back to `running`, Havenask UpdateInstance
+  back to `READY`), a failed Havenask create shows `CREATE_FAILED`.
 """
 from __future__ import annotations
 
@@ -19,11 +21,14 @@ import time
 import urllib.error
 import urllib.request
 
+from alibabacloud_searchengine20211025 import models as hm
 from alibabacloud_starrocks20221019 import models as m
 from huaweicloudsdkgaussdb.v3 import model as gm
 from huaweicloudsdkrocketmq.v2 import model as rm
 
-from sdkhelpers import assert_ok, create, current_status, operations, wait_status
+from sdkhelpers import assert_ok, be_group, create, current_status, operations, wait_status
+from test_havenask import create as create_havenask, get as get_havenask, ha_client
+from test_havenask import wait_status as wait_havenask
 from test_rocketmq import create_seed, rmq, show
 from test_taurusdb import gauss, make_parent, show_sr, sr_body
 
@@ -164,3 +169,34 @@ def test_instant_overrides_a_slow_global_mode(server_factory):
     assert control(server, "clear") == {"cleared": 1}
     slow = create(client)
     stays(client, slow, "creating", 1.0)
+
+
+def test_a_failed_change_is_undone_and_a_failed_create_shows_the_products_status(server):
+    ha = ha_client(server)
+    ready = create_havenask(ha)
+    wait_havenask(ha, ready, "READY")
+    control(server, "set", "havenask:*=fail")
+    comps = [hm.UpdateInstanceRequestComponents(code="searcherdocsize", value="300")]
+    ha.update_instance(ready, hm.UpdateInstanceRequest(components=comps))
+    seen = wait_havenask(ha, ready, "READY")
+    assert set(seen) <= {"CONFIG_UPDATING", "READY"}, seen
+    assert get_havenask(ha, ready).spec.search_resource.disk != 300, "the failed change is undone"
+    failed = create_havenask(ha)
+    wait_havenask(ha, failed, "CREATE_FAILED")
+    ha.delete_instance(failed)
+
+    client = server.client()
+    control(server, "set", "starrocks:ModifyCu=fail:InternalError:Out of CU")
+    iid = create(client)
+    wait_status(client, iid, "running")
+    be = be_group(client, iid)
+    assert_ok(client.modify_cu(m.ModifyCuRequest(instance_id=iid, node_group_id=be.node_group_id,
+                                                 target=be.cu * 2)))
+    ops = []
+    deadline = time.monotonic() + 5
+    while [o.operation_status for o in ops] != ["SUCCESS", "FAILED"]:
+        assert time.monotonic() < deadline, [o.to_map() for o in ops]
+        time.sleep(0.1)
+        ops = sorted(operations(client, iid).data, key=lambda o: o.gmt_create)
+    assert current_status(client, iid) == "running"
+    assert be_group(client, iid).cu == be.cu, "the failed change is undone"

@@ -6,7 +6,9 @@
 //! shows `CONFIG_UPDATING` until its job brings it back to `READY`. `WAIT_CONFIG` is what the
 //! cloud shows a Retrieval Engine instance whose clusters and tables are not configured yet;
 //! cloudtwin serves none of the table/cluster operations, so an instance never waits on that
-//! and goes `INIT` → `READY` straight (shared/DESIGN.md, "Status, errors and time").
+//! and goes `INIT` → `READY` straight (shared/DESIGN.md, "Status, errors and time"). A create
+//! whose job fails shows `CREATE_FAILED` (cloudtwin's own: the SDK lists no failed status); an
+//! update whose job fails goes back to `READY` with its old components.
 //!
 //! The region is not in any request: it comes from the Host header
 //! `searchengine.<region>.aliyuncs.com`, else from `CLOUDTWIN_DEFAULT_REGION` (default
