@@ -180,6 +180,38 @@ impl FromStr for Rule {
     }
 }
 
+/// The operations each product's jobs carry, as the products declare them.
+pub type KnownOperations = [(Product, &'static [&'static str])];
+
+impl Rule {
+    /// Refuses a rule that could never match: an operation no job of its product (or, for
+    /// `*`, of any product) carries. A misspelt name would otherwise be silently ignored.
+    pub fn check_operation(&self, known: &KnownOperations) -> Result<(), String> {
+        let Some(op) = &self.operation else {
+            return Ok(());
+        };
+        let candidates = known
+            .iter()
+            .filter(|(p, _)| self.product.is_none_or(|want| want == *p));
+        if candidates
+            .clone()
+            .any(|(_, ops)| ops.contains(&op.as_str()))
+        {
+            return Ok(());
+        }
+        let mut names: Vec<&str> = candidates
+            .flat_map(|(_, ops)| ops.iter().copied())
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        let whose = self.product.map_or("any product", Product::as_str);
+        Err(format!(
+            "no job of {whose} is named {op:?}; the operations are: {}, or *",
+            names.join(", ")
+        ))
+    }
+}
+
 /// How a new job starts, as the rules and the global mode decide.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobPlan {
@@ -342,6 +374,39 @@ mod tests {
             assert!(err.contains(why), "{input}: {err}");
             assert!(err.contains("PRODUCT:OPERATION=MODE"), "{input}: {err}");
         }
+    }
+
+    #[test]
+    fn a_rule_must_name_an_operation_its_product_has() {
+        let known: &KnownOperations = &[
+            (Product::StarRocks, &["CreateInstance", "ModifyCu"]),
+            (Product::TaurusDb, &["CreateGaussDBforMySQLInstance"]),
+        ];
+        for ok in [
+            "starrocks:CreateInstance=manual",
+            "starrocks:*=manual",
+            "*:ModifyCu=instant",
+            "*:*=instant",
+            "havenask:*=fail",
+        ] {
+            assert_eq!(rule(ok).check_operation(known), Ok(()), "{ok}");
+        }
+        let err = rule("taurusdb:CreateInstance=fail")
+            .check_operation(known)
+            .unwrap_err();
+        assert_eq!(
+            err,
+            "no job of taurusdb is named \"CreateInstance\"; the operations are: CreateGaussDBforMySQLInstance, or *"
+        );
+        let err = rule("*:Reboot=manual").check_operation(known).unwrap_err();
+        assert!(
+            err.contains("no job of any product is named \"Reboot\""),
+            "{err}"
+        );
+        assert!(
+            err.contains("CreateGaussDBforMySQLInstance, CreateInstance, ModifyCu"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -12,7 +12,7 @@ pub mod secret;
 
 pub use account::{AccessKey, Account, Caller, KeyResolver, ResolvedKey};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use control::{JobPlan, Mode, Rule, StateControl};
+pub use control::{JobPlan, KnownOperations, Mode, Rule, StateControl};
 pub use ids::{IdSource, RandomIds};
 pub use instance::{Instance, Product, Tag};
 pub use job::{FailedOutcome, Job, JobError, JobOutcome, JobState};

@@ -4,12 +4,12 @@
 
 mod provisioner;
 
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
 use cloudtwin_core::{
-    Clock, Instance, Job, JobError, JobOutcome, JobState, Lifecycle, Rule, StateControl,
-    TransitionKind,
+    Clock, Instance, Job, JobError, JobOutcome, JobState, KnownOperations, Lifecycle, Rule,
+    StateControl, TransitionKind,
 };
 use cloudtwin_store::{JobQuery, Mutation, Store, StoreError};
 use tokio::sync::{watch, Notify};
@@ -47,6 +47,8 @@ pub struct Engine {
     wake: Notify,
     /// State-control rules: in memory, per process. Jobs carry what they decided.
     control: RwLock<StateControl>,
+    /// The operations the products' jobs carry, once declared: rules are checked against them.
+    operations: OnceLock<&'static KnownOperations>,
 }
 
 impl Engine {
@@ -65,7 +67,13 @@ impl Engine {
             owner,
             wake: Notify::new(),
             control: RwLock::new(StateControl::default()),
+            operations: OnceLock::new(),
         })
+    }
+
+    /// Declares the operations the products' jobs carry; later declarations are ignored.
+    pub fn declare_operations(&self, operations: &'static KnownOperations) {
+        let _ = self.operations.set(operations);
     }
 
     pub fn lifecycle(&self) -> Lifecycle {
@@ -78,9 +86,13 @@ impl Engine {
     }
 
     /// Adds a rule (replacing one for the same product and operation); it governs jobs
-    /// created from now on.
-    pub fn set_rule(&self, rule: Rule) {
+    /// created from now on. Refused if it names an operation no job carries.
+    pub fn set_rule(&self, rule: Rule) -> Result<(), String> {
+        if let Some(known) = self.operations.get() {
+            rule.check_operation(known)?;
+        }
         self.control.write().expect("rules lock").set(rule);
+        Ok(())
     }
 
     /// Removes every rule; answers how many there were.
@@ -98,6 +110,13 @@ impl Engine {
         kind: TransitionKind,
         outcome: JobOutcome,
     ) -> Job {
+        debug_assert!(
+            self.operations.get().is_none_or(|known| known
+                .iter()
+                .any(|(p, ops)| *p == instance.product && ops.contains(&operation))),
+            "{} job operation {operation} is not declared",
+            instance.product.as_str()
+        );
         let now = self.clock.now_ms();
         let plan = self.control.read().expect("rules lock").plan(
             instance.product,
@@ -462,7 +481,9 @@ mod tests {
     #[tokio::test]
     async fn a_fail_rule_ends_the_job_failed_and_the_instance_in_its_failure_status() {
         let (_dir, store, clock, engine) = setup(Lifecycle::Fixed(1_000)).await;
-        engine.set_rule("starrocks:ModifyCu=fail:Boom.1:injected".parse().unwrap());
+        engine
+            .set_rule("starrocks:ModifyCu=fail:Boom.1:injected".parse().unwrap())
+            .unwrap();
         let job = start(&store, &engine, "scaling_up", "ModifyCu", modify_outcome()).await;
         assert_eq!(job.state, JobState::Pending);
         assert_eq!(
@@ -486,7 +507,9 @@ mod tests {
     #[tokio::test]
     async fn a_rule_for_another_operation_changes_nothing() {
         let (_dir, store, _clock, engine) = setup(Lifecycle::Instant).await;
-        engine.set_rule("starrocks:ReleaseInstance=fail".parse().unwrap());
+        engine
+            .set_rule("starrocks:ReleaseInstance=fail".parse().unwrap())
+            .unwrap();
         start(&store, &engine, "scaling_up", "ModifyCu", modify_outcome()).await;
         engine.run_due().await.unwrap();
         let got = store.instance("acc", "c-1").await.unwrap().unwrap();
@@ -544,7 +567,9 @@ mod tests {
     #[tokio::test]
     async fn a_manual_job_waits_parked_until_stepped_one_transition_at_a_time() {
         let (_dir, store, clock, engine) = setup(Lifecycle::Instant).await;
-        engine.set_rule("starrocks:*=manual".parse().unwrap());
+        engine
+            .set_rule("starrocks:*=manual".parse().unwrap())
+            .unwrap();
         let first = start(
             &store,
             &engine,
@@ -593,10 +618,31 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_rule_naming_an_undeclared_operation_is_refused() {
+        let (_dir, _store, _clock, engine) = setup(Lifecycle::Instant).await;
+        engine
+            .set_rule("starrocks:Anything=manual".parse().unwrap())
+            .unwrap();
+        engine.clear_rules();
+        engine.declare_operations(&[(Product::StarRocks, &["CreateInstance"])]);
+        let err = engine
+            .set_rule("starrocks:CreateCluster=manual".parse().unwrap())
+            .unwrap_err();
+        assert!(err.contains("CreateInstance"), "{err}");
+        assert!(engine.rules().is_empty(), "a refused rule is not kept");
+        engine
+            .set_rule("starrocks:CreateInstance=manual".parse().unwrap())
+            .unwrap();
+        assert_eq!(engine.rules().len(), 1);
+    }
+
+    #[tokio::test]
     async fn instant_and_delay_rules_override_the_global_mode() {
         let (_dir, store, clock, engine) = setup(Lifecycle::Realistic).await;
-        engine.set_rule("*:*=delay:2s".parse().unwrap());
-        engine.set_rule("starrocks:CreateInstance=instant".parse().unwrap());
+        engine.set_rule("*:*=delay:2s".parse().unwrap()).unwrap();
+        engine
+            .set_rule("starrocks:CreateInstance=instant".parse().unwrap())
+            .unwrap();
         let instant = start(
             &store,
             &engine,

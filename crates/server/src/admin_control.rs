@@ -157,7 +157,12 @@ async fn set_rule(
     let rule: Rule = text
         .parse()
         .map_err(|e: String| AdminError::bad_request("InvalidRule", e))?;
-    engine.set_rule(rule.clone());
+    engine.set_rule(rule.clone()).map_err(|e| {
+        AdminError::bad_request(
+            "InvalidRule",
+            format!("invalid state-control rule {text:?}: {e}"),
+        )
+    })?;
     tracing::info!(rule = %rule, "state-control rule set");
     Ok(Json(json!({"rule": rule_json(&rule)})))
 }

@@ -54,6 +54,9 @@ pub enum StartError {
     /// Keys could not be loaded or created.
     #[error(transparent)]
     Keys(#[from] KeyError),
+    /// A state-control rule names an operation no job carries.
+    #[error("--state-control {rule:?}: {reason}")]
+    StateControl { rule: String, reason: String },
     /// The listen address is unusable.
     #[error("cannot listen on {addr}: {source}")]
     Listen {
@@ -175,9 +178,15 @@ pub async fn start_with_store(config: Config, store: Option<&str>) -> Result<Run
         Arc::new(Simulated),
         format!("cloudtwin-{}", opened.ids.hex(8)),
     );
+    engine.declare_operations(cloudtwin_products::JOB_OPERATIONS);
     for rule in &config.state_control {
+        engine
+            .set_rule(rule.clone())
+            .map_err(|reason| StartError::StateControl {
+                rule: rule.to_string(),
+                reason,
+            })?;
         tracing::info!(%rule, "state-control rule set");
-        engine.set_rule(rule.clone());
     }
     let ctx = Context {
         store: opened.store.clone(),

@@ -75,6 +75,11 @@ async fn bad_input_is_refused_with_a_clear_message_and_changes_nothing() {
                 "InvalidRule",
             ),
             (
+                "rule_unknown_operation",
+                r#"{"rule": "taurusdb:CreateInstance=fail:DBS.280001:x"}"#,
+                "InvalidRule",
+            ),
+            (
                 "rule_bad_fail_code",
                 r#"{"rule": "taurusdb:*=fail:DBS 1:x"}"#,
                 "InvalidRule",
