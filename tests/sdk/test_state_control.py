@@ -156,7 +156,12 @@ def test_htap_create_under_fail_shows_createfail_and_its_job_failed(server):
         time.sleep(0.1)
     assert job.status == "Failed"
     assert job.fail_reason == "DBS.280001: Insufficient resources"
-    assert show_sr(c, pid, resp.instance.id).status == "createfail"
+    shown = show_sr(c, pid, resp.instance.id)
+    assert (shown.status, shown.create_fail_error_code) == ("createfail", "DBS.280001")
+    listed = c.list_htap_instance_info(gm.ListHtapInstanceInfoRequest(instance_id=pid)).instances
+    assert [(i.instance_state.instance_status, i.instance_state.create_fail_error_code,
+             i.instance_state.fail_message) for i in listed] == \
+        [("createfail", "DBS.280001", "Insufficient resources")]
 
 
 def test_instant_overrides_a_slow_global_mode(server_factory):

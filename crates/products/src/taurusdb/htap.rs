@@ -7,7 +7,9 @@
 //! `normal` (what Terraform waits for). Changes (resize, restart) keep `normal` and show
 //! the operation in `actions[]` until their job lands; delete shows `deleting`.
 
-use cloudtwin_core::{FailedOutcome, Instance, JobOutcome, Product, TransitionKind};
+use cloudtwin_core::{
+    FailedOutcome, Instance, JobError, JobOutcome, JobState, Product, TransitionKind,
+};
 use cloudtwin_huawei::{Call, HwError, Reply};
 use serde_json::{json, Map, Value};
 
@@ -23,6 +25,7 @@ pub const CREATEFAIL: &str = "createfail";
 /// The SDK's status for an instance an operation left broken (a failed resize, restart
 /// or delete); Terraform stops waiting on it at once, as on `createfail`.
 pub const ABNORMAL: &str = "abnormal";
+const CREATE_OPERATION: &str = "CreateStarRocksInstance";
 
 /// Reads a `{io_type, capacity_in_gb}` volume and checks it.
 fn volume(tdb: &TaurusDb, body: &Map<String, Value>, key: &str) -> Result<Value, HwError> {
@@ -228,7 +231,7 @@ impl TaurusDb {
             "tags_info": {"tags": [], "sys_tags": doc["sys_tags"]},
         });
         let step = Step {
-            operation: "CreateStarRocksInstance",
+            operation: CREATE_OPERATION,
             kind: TransitionKind::Create,
             status: PENDING.into(),
             doc_during: doc,
@@ -269,14 +272,43 @@ impl TaurusDb {
         let parent_id = call.path_param("instance_id").unwrap_or_default();
         let sr_id = call.path_param("starrocks_instance_id").unwrap_or_default();
         let sr = self.htap_under(call, parent_id, sr_id).await?;
-        Ok(Reply::ok(json!({"instances": [self.htap_detail(&sr)]})))
+        let mut detail = self.htap_detail(&sr);
+        if let Some(e) = self.create_failure(&sr).await? {
+            detail["create_fail_error_code"] = json!(e.code);
+        }
+        Ok(Reply::ok(json!({"instances": [detail]})))
+    }
+
+    /// Why the instance's create failed, when it shows `createfail`.
+    async fn create_failure(&self, i: &Instance) -> Result<Option<JobError>, HwError> {
+        if i.status != CREATEFAIL {
+            return Ok(None);
+        }
+        let jobs = self
+            .ctx
+            .store
+            .instance_jobs(&i.account_id, &i.id)
+            .await
+            .map_err(super::internal)?;
+        Ok(jobs
+            .into_iter()
+            .find(|j| j.operation == CREATE_OPERATION && j.state == JobState::Failed)
+            .and_then(|j| j.outcome.error))
     }
 
     pub(super) async fn list_htap(&self, call: &Call<'_>) -> Result<Reply, HwError> {
         let parent_id = call.path_param("instance_id").unwrap_or_default();
         let parent = self.parent(call, parent_id).await?;
         let children = self.children(&parent).await?;
-        let items: Vec<Value> = children.iter().map(htap_list_item).collect();
+        let mut items = Vec::with_capacity(children.len());
+        for child in &children {
+            let mut item = htap_list_item(child);
+            if let Some(e) = self.create_failure(child).await? {
+                item["instance_state"]["create_fail_error_code"] = json!(e.code);
+                item["instance_state"]["fail_message"] = json!(e.message);
+            }
+            items.push(item);
+        }
         Ok(Reply::ok(json!({
             "total": items.len(),
             "instances": items,
