@@ -169,7 +169,7 @@ def test_instant_overrides_a_slow_global_mode(server_factory):
                             extra_args=["--state-control", "starrocks:CreateInstance=instant"])
     client = server.client()
     iid = create(client)
-    wait_status(client, iid, "running", timeout=2)
+    wait_status(client, iid, "running", timeout=5)  # a realistic create takes 10 s
     # Without the rule, the realistic pace (10 s for a create) applies again.
     assert control(server, "clear") == {"cleared": 1}
     slow = create(client)
