@@ -43,8 +43,11 @@ class Server:
     stop() sends SIGTERM and waits, kill() sends SIGKILL, start() again reuses the data dir
     (the port changes: build new clients after a restart)."""
 
-    def __init__(self, workdir: Path, lifecycle: str = "instant", binary: str = CLOUDTWIN_BIN):
+    def __init__(self, workdir: Path, lifecycle: str = "instant", binary: str = CLOUDTWIN_BIN,
+                 extra_args: list[str] | None = None):
         self.binary = binary
+        # More `serve` arguments (e.g. --state-control RULE), kept across restarts.
+        self.extra_args = list(extra_args or [])
         self.workdir = Path(workdir)
         self.data_dir = self.workdir / "data"
         self.log_dir = self.workdir / "logs"
@@ -195,8 +198,8 @@ def server_factory(request, tmp_path):
     marker = request.node.get_closest_marker("lifecycle")
     default_mode = marker.args[0] if marker else "instant"
 
-    def make(lifecycle: str | None = None, start: bool = True) -> Server:
-        srv = Server(tmp_path / f"server{len(servers)}", lifecycle or default_mode)
+    def make(lifecycle: str | None = None, start: bool = True, extra_args: list[str] | None = None) -> Server:
+        srv = Server(tmp_path / f"server{len(servers)}", lifecycle or default_mode, extra_args=extra_args)
         servers.append(srv)
         return srv.start() if start else srv
 

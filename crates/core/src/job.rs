@@ -10,6 +10,8 @@ use crate::instance::Product;
 pub enum JobState {
     /// Waiting for its due time or for a worker.
     Pending,
+    /// Live, but held by a `manual` state-control rule until someone steps it.
+    Parked,
     /// Leased by a worker.
     Running,
     Succeeded,
@@ -17,9 +19,18 @@ pub enum JobState {
 }
 
 impl JobState {
+    pub const ALL: [JobState; 5] = [
+        JobState::Pending,
+        JobState::Parked,
+        JobState::Running,
+        JobState::Succeeded,
+        JobState::Failed,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             JobState::Pending => "pending",
+            JobState::Parked => "parked",
             JobState::Running => "running",
             JobState::Succeeded => "succeeded",
             JobState::Failed => "failed",
@@ -29,6 +40,7 @@ impl JobState {
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "pending" => JobState::Pending,
+            "parked" => JobState::Parked,
             "running" => JobState::Running,
             "succeeded" => JobState::Succeeded,
             "failed" => JobState::Failed,
@@ -40,13 +52,20 @@ impl JobState {
         matches!(self, JobState::Succeeded | JobState::Failed)
     }
 
+    /// A live job stands behind its instance's transitional status.
+    pub fn is_live(self) -> bool {
+        !self.is_terminal()
+    }
+
     /// The only moves a job may make. A running job may go back to pending when its
     /// worker gives it up (retry), and a running job whose lease expired is re-claimed.
+    /// A parked job becomes pending only when stepped; workers never claim it.
     pub fn can_become(self, next: JobState) -> bool {
         use JobState::*;
         matches!(
             (self, next),
             (Pending, Running)
+                | (Parked, Pending)
                 | (Running, Running)
                 | (Running, Pending)
                 | (Running, Succeeded)
@@ -55,7 +74,7 @@ impl JobState {
     }
 }
 
-/// What the instance becomes when the job succeeds.
+/// What the instance becomes when the job succeeds, and when it fails.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobOutcome {
     pub status: String,
@@ -63,6 +82,59 @@ pub struct JobOutcome {
     pub doc: Option<Value>,
     /// The instance is released: it disappears from reads.
     pub remove: bool,
+    /// What the instance shows when the job fails for good. `None` only on jobs stored
+    /// before failure outcomes existed; their instance keeps its status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_failure: Option<FailedOutcome>,
+    /// Why the job failed. Set at creation by a `fail` state-control rule, it is the
+    /// failure the job ends in when it runs. Kept here, in the job's stored outcome.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<JobError>,
+}
+
+impl JobOutcome {
+    /// The instance becomes `status` (and `doc`, when given) on success, `on_failure` on failure.
+    pub fn new(status: impl Into<String>, doc: Option<Value>, on_failure: FailedOutcome) -> Self {
+        Self {
+            status: status.into(),
+            doc,
+            remove: false,
+            on_failure: Some(on_failure),
+            error: None,
+        }
+    }
+
+    /// The same outcome, releasing the instance on success.
+    pub fn releasing(self) -> Self {
+        Self {
+            remove: true,
+            ..self
+        }
+    }
+}
+
+/// The status a product shows when an operation fails, and the document it goes back to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FailedOutcome {
+    pub status: String,
+    /// The document to restore (the one before a change); `None` keeps the current one.
+    pub doc: Option<Value>,
+}
+
+impl FailedOutcome {
+    pub fn new(status: impl Into<String>, doc: Option<Value>) -> Self {
+        Self {
+            status: status.into(),
+            doc,
+        }
+    }
+}
+
+/// A job's failure, in the product's words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobError {
+    pub code: String,
+    pub message: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -90,8 +162,10 @@ pub struct Job {
 impl Job {
     /// Percentage done, by elapsed time, for progress displays.
     pub fn progress(&self, now_ms: i64) -> i64 {
-        if self.state == JobState::Succeeded {
-            return 100;
+        match self.state {
+            JobState::Succeeded => return 100,
+            JobState::Parked => return 0,
+            _ => {}
         }
         let span = (self.due_ms - self.created_ms).max(1);
         ((now_ms - self.created_ms).clamp(0, span) * 99 / span).min(99)
@@ -106,7 +180,8 @@ mod tests {
     fn terminal_states_never_move() {
         use JobState::*;
         for from in [Succeeded, Failed] {
-            for to in [Pending, Running, Succeeded, Failed] {
+            assert!(!from.is_live());
+            for to in [Pending, Parked, Running, Succeeded, Failed] {
                 assert!(!from.can_become(to), "{from:?} -> {to:?}");
             }
         }
@@ -115,9 +190,30 @@ mod tests {
     }
 
     #[test]
-    fn state_names_round_trip() {
+    fn a_parked_job_is_live_and_moves_only_when_stepped() {
         use JobState::*;
-        for s in [Pending, Running, Succeeded, Failed] {
+        assert!(Parked.is_live());
+        assert!(Parked.can_become(Pending));
+        for to in [Running, Succeeded, Failed] {
+            assert!(!Parked.can_become(to), "Parked -> {to:?}");
+        }
+        assert!(!Pending.can_become(Parked));
+    }
+
+    #[test]
+    fn outcomes_stored_before_failure_outcomes_still_load() {
+        let old: JobOutcome =
+            serde_json::from_str(r#"{"status":"running","doc":null,"remove":false}"#).unwrap();
+        assert_eq!(old.on_failure, None);
+        assert_eq!(old.error, None);
+        let new = JobOutcome::new("running", None, FailedOutcome::new("creating_failed", None));
+        let back: JobOutcome = serde_json::from_str(&serde_json::to_string(&new).unwrap()).unwrap();
+        assert_eq!(back, new);
+    }
+
+    #[test]
+    fn state_names_round_trip() {
+        for s in JobState::ALL {
             assert_eq!(JobState::parse(s.as_str()), Some(s));
         }
     }
@@ -131,11 +227,7 @@ mod tests {
             instance_id: "c".into(),
             operation: "CreateInstance".into(),
             state: JobState::Pending,
-            outcome: JobOutcome {
-                status: "running".into(),
-                doc: None,
-                remove: false,
-            },
+            outcome: JobOutcome::new("running", None, FailedOutcome::new("creating_failed", None)),
             created_ms: 1000,
             due_ms: 2000,
             finished_ms: None,
@@ -146,6 +238,8 @@ mod tests {
         assert_eq!(job.progress(1000), 0);
         assert_eq!(job.progress(1500), 49);
         assert_eq!(job.progress(5000), 99);
+        job.state = JobState::Parked;
+        assert_eq!(job.progress(1500), 0);
         job.state = JobState::Succeeded;
         assert_eq!(job.progress(1500), 100);
     }

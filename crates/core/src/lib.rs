@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod clock;
+pub mod control;
 pub mod faults;
 pub mod ids;
 pub mod instance;
@@ -12,9 +13,10 @@ pub mod secret;
 
 pub use account::{AccessKey, Account, Caller, KeyResolver, LookupError, NonceLedger, ResolvedKey};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use control::{JobPlan, KnownOperations, Mode, Rule, StateControl};
 pub use faults::{CallHooks, FaultDecision, FaultError, FaultRule, FaultSpec, Faults, NoHooks};
 pub use ids::{IdSource, RandomIds};
 pub use instance::{Instance, Product, Tag};
-pub use job::{Job, JobOutcome, JobState};
+pub use job::{FailedOutcome, Job, JobError, JobOutcome, JobState};
 pub use lifecycle::{Lifecycle, TransitionKind};
 pub use secret::{MasterKey, SecretError};

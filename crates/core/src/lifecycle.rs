@@ -46,22 +46,26 @@ impl FromStr for Lifecycle {
         match s {
             "instant" => Ok(Lifecycle::Instant),
             "realistic" => Ok(Lifecycle::Realistic),
-            _ => {
-                let (num, scale) = if let Some(n) = s.strip_suffix("ms") {
-                    (n, 1)
-                } else if let Some(n) = s.strip_suffix('s') {
-                    (n, 1000)
-                } else {
-                    return Err(bad());
-                };
-                let n: i64 = num.parse().map_err(|_| bad())?;
-                if !(0..=86_400_000).contains(&(n * scale)) {
-                    return Err(bad());
-                }
-                Ok(Lifecycle::Fixed(n * scale))
-            }
+            _ => parse_duration_ms(s).map(Lifecycle::Fixed).ok_or_else(bad),
         }
     }
+}
+
+/// The longest delay accepted anywhere: one day.
+pub const MAX_DELAY_MS: i64 = 86_400_000;
+
+/// A duration such as `3s` or `500ms`, in milliseconds, up to a day.
+pub fn parse_duration_ms(s: &str) -> Option<i64> {
+    let (num, scale) = if let Some(n) = s.strip_suffix("ms") {
+        (n, 1)
+    } else if let Some(n) = s.strip_suffix('s') {
+        (n, 1000)
+    } else {
+        return None;
+    };
+    let n: i64 = num.parse().ok()?;
+    let ms = n.checked_mul(scale)?;
+    (0..=MAX_DELAY_MS).contains(&ms).then_some(ms)
 }
 
 impl fmt::Display for Lifecycle {

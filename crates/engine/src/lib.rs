@@ -5,11 +5,14 @@
 mod provisioner;
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
-use cloudtwin_core::{Clock, Instance, Job, JobOutcome, JobState, Lifecycle, TransitionKind};
-use cloudtwin_store::{Mutation, Store, StoreError};
+use cloudtwin_core::{
+    Clock, Instance, Job, JobError, JobOutcome, JobState, KnownOperations, Lifecycle, Rule,
+    StateControl, TransitionKind,
+};
+use cloudtwin_store::{JobQuery, Mutation, Store, StoreError};
 use tokio::sync::{watch, Notify};
 
 pub use provisioner::{Provisioner, Simulated};
@@ -20,6 +23,21 @@ const LEASE_MS: i64 = 30_000;
 const MAX_IDLE_MS: i64 = 1_000;
 const CLAIM_BATCH: usize = 64;
 const MAX_ATTEMPTS: i32 = 8;
+/// The code a job shows when its provisioner gave up on it.
+pub const PROVISIONING_FAILED: &str = "InternalError";
+
+/// Why a step could not be taken.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum StepError {
+    #[error("no job {0}")]
+    NoSuchJob(String),
+    #[error("job {id} is {state}, not parked; only a parked job can be stepped")]
+    NotParked { id: String, state: &'static str },
+    #[error("instance {0} has no parked job")]
+    NothingParked(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
 
 pub struct Engine {
     store: Arc<dyn Store>,
@@ -29,6 +47,10 @@ pub struct Engine {
     owner: String,
     lease_ms: i64,
     wake: Notify,
+    /// State-control rules: in memory, per process. Jobs carry what they decided.
+    control: RwLock<StateControl>,
+    /// The operations the products' jobs carry, once declared: rules are checked against them.
+    operations: OnceLock<&'static KnownOperations>,
 }
 
 impl Engine {
@@ -47,6 +69,8 @@ impl Engine {
             owner,
             lease_ms: LEASE_MS,
             wake: Notify::new(),
+            control: RwLock::new(StateControl::default()),
+            operations: OnceLock::new(),
         })
     }
 
@@ -59,11 +83,37 @@ impl Engine {
         self
     }
 
+    /// Declares the operations the products' jobs carry; later declarations are ignored.
+    pub fn declare_operations(&self, operations: &'static KnownOperations) {
+        let _ = self.operations.set(operations);
+    }
+
     pub fn lifecycle(&self) -> Lifecycle {
         self.lifecycle
     }
 
-    /// A new pending job that turns `instance` into `outcome` after the mode's delay.
+    /// The state-control rules in force, in the order they were set.
+    pub fn rules(&self) -> Vec<Rule> {
+        self.control.read().expect("rules lock").rules().to_vec()
+    }
+
+    /// Adds a rule (replacing one for the same product and operation); it governs jobs
+    /// created from now on. Refused if it names an operation no job carries.
+    pub fn set_rule(&self, rule: Rule) -> Result<(), String> {
+        if let Some(known) = self.operations.get() {
+            rule.check_operation(known)?;
+        }
+        self.control.write().expect("rules lock").set(rule);
+        Ok(())
+    }
+
+    /// Removes every rule; answers how many there were.
+    pub fn clear_rules(&self) -> usize {
+        self.control.write().expect("rules lock").clear()
+    }
+
+    /// A new job that turns `instance` into `outcome`: due after the global mode's delay,
+    /// unless a state-control rule for its product and operation says otherwise.
     pub fn job(
         &self,
         id: String,
@@ -72,21 +122,112 @@ impl Engine {
         kind: TransitionKind,
         outcome: JobOutcome,
     ) -> Job {
+        debug_assert!(
+            self.operations.get().is_none_or(|known| known
+                .iter()
+                .any(|(p, ops)| *p == instance.product && ops.contains(&operation))),
+            "{} job operation {operation} is not declared",
+            instance.product.as_str()
+        );
         let now = self.clock.now_ms();
+        let plan = self.control.read().expect("rules lock").plan(
+            instance.product,
+            operation,
+            kind,
+            self.lifecycle,
+            now,
+        );
         Job {
             id,
             account_id: instance.account_id.clone(),
             product: instance.product,
             instance_id: instance.id.clone(),
             operation: operation.to_owned(),
-            state: JobState::Pending,
-            outcome,
+            state: plan.state,
+            outcome: JobOutcome {
+                error: plan.error,
+                ..outcome
+            },
             created_ms: now,
-            due_ms: now + self.lifecycle.delay_ms(kind),
+            due_ms: plan.due_ms,
             finished_ms: None,
             attempts: 0,
             lease_owner: None,
             lease_until_ms: 0,
+        }
+    }
+
+    /// Jobs of every account matching the query, oldest first.
+    pub async fn jobs(&self, query: &JobQuery) -> Result<Vec<Job>, StoreError> {
+        self.store.jobs(query).await
+    }
+
+    /// Releases a parked job: it becomes due now. Durable once this returns.
+    pub async fn step_job(&self, id: &str) -> Result<Job, StepError> {
+        let query = JobQuery {
+            id: Some(id.to_owned()),
+            limit: 1,
+            ..JobQuery::default()
+        };
+        let job = self
+            .store
+            .jobs(&query)
+            .await?
+            .pop()
+            .ok_or_else(|| StepError::NoSuchJob(id.to_owned()))?;
+        if job.state != JobState::Parked {
+            return Err(StepError::NotParked {
+                id: id.to_owned(),
+                state: job.state.as_str(),
+            });
+        }
+        match self.unpark(job).await? {
+            Some(job) => Ok(job),
+            // Stepped by someone else between the read and the write.
+            None => Err(StepError::NotParked {
+                id: id.to_owned(),
+                state: JobState::Pending.as_str(),
+            }),
+        }
+    }
+
+    /// Releases the oldest parked job of an instance, so it takes one transition.
+    pub async fn step_instance(&self, instance_id: &str) -> Result<Job, StepError> {
+        let query = JobQuery {
+            instance_id: Some(instance_id.to_owned()),
+            state: Some(JobState::Parked),
+            limit: 1,
+            ..JobQuery::default()
+        };
+        // Concurrent steps each release a different job: lose the race, take the next.
+        loop {
+            let Some(job) = self.store.jobs(&query).await?.pop() else {
+                return Err(StepError::NothingParked(instance_id.to_owned()));
+            };
+            if let Some(job) = self.unpark(job).await? {
+                return Ok(job);
+            }
+        }
+    }
+
+    /// The job, pending and due now; `None` if it was no longer parked.
+    async fn unpark(&self, job: Job) -> Result<Option<Job>, StoreError> {
+        let due_ms = self.clock.now_ms();
+        let step = Mutation::UnparkJob {
+            id: job.id.clone(),
+            due_ms,
+        };
+        match self.store.commit(vec![step]).await {
+            Ok(()) => {
+                self.notify();
+                Ok(Some(Job {
+                    state: JobState::Pending,
+                    due_ms,
+                    ..job
+                }))
+            }
+            Err(StoreError::Conflict(_)) => Ok(None),
+            Err(e) => Err(e),
         }
     }
 
@@ -155,6 +296,10 @@ impl Engine {
         else {
             return self.finish(job, JobState::Failed, None).await;
         };
+        // A `fail` rule decided this job's end when it was created.
+        if job.outcome.error.is_some() {
+            return self.finish(job, JobState::Failed, Some(instance)).await;
+        }
         let advanced = self
             .holding_lease(&job, self.provisioner.advance(&job, &instance))
             .await;
@@ -166,7 +311,12 @@ impl Engine {
             Ok(()) => self.finish(job, JobState::Succeeded, Some(instance)).await,
             Err(reason) if job.attempts >= MAX_ATTEMPTS => {
                 tracing::error!(job = %job.id, %reason, "job failed for good");
-                self.finish(job, JobState::Failed, None).await
+                let mut job = job;
+                job.outcome.error = Some(JobError {
+                    code: PROVISIONING_FAILED.into(),
+                    message: reason,
+                });
+                self.finish(job, JobState::Failed, Some(instance)).await
             }
             Err(reason) => {
                 let backoff = 1_000i64 << job.attempts.clamp(0, 6);
@@ -237,7 +387,8 @@ impl Engine {
         }))
     }
 
-    /// Ends the job; on success its outcome lands on the instance in the same commit.
+    /// Ends the job; its outcome (on failure, its failure outcome) lands on the instance
+    /// in the same commit, so the instance never stays transitional behind a dead job.
     /// Only while the claim still holds: a job taken over by another worker is left to it.
     async fn finish(
         &self,
@@ -258,21 +409,25 @@ impl Engine {
             };
             // The document now lives on the instance; the history needs only the status.
             done.outcome.doc = None;
+            if let Some(failed) = &mut done.outcome.on_failure {
+                failed.doc = None;
+            }
             let mut batch = vec![Mutation::UpdateClaimedJob {
                 job: done,
                 owner: self.owner.clone(),
             }];
             if let Some(mut inst) = instance.take() {
-                apply_outcome(&mut inst, &job.outcome, now);
+                apply_outcome(&mut inst, &job.outcome, state, now);
                 batch.insert(0, Mutation::UpdateInstance(inst));
             }
+            let applies_to_instance = batch.len() > 1;
             match self.store.commit(batch).await {
                 Err(StoreError::Conflict(_)) if !self.still_leased(&job).await? => {
                     tracing::info!(job = %job.id, "another worker took the job over; dropped here");
                     return Ok(());
                 }
                 // Someone changed the instance meanwhile (a rename, a tag): re-read and apply again.
-                Err(StoreError::Conflict(_)) if state == JobState::Succeeded => {
+                Err(StoreError::Conflict(_)) if applies_to_instance => {
                     instance = self
                         .store
                         .instance(&job.account_id, &job.instance_id)
@@ -288,13 +443,23 @@ impl Engine {
     }
 }
 
-fn apply_outcome(instance: &mut Instance, outcome: &JobOutcome, now_ms: i64) {
-    instance.status = outcome.status.clone();
-    if let Some(doc) = &outcome.doc {
-        instance.doc = doc.clone();
-    }
-    if outcome.remove {
-        instance.deleted = true;
+/// What a job that ended in `state` makes of its instance.
+fn apply_outcome(instance: &mut Instance, outcome: &JobOutcome, state: JobState, now_ms: i64) {
+    if state == JobState::Failed {
+        if let Some(failed) = &outcome.on_failure {
+            instance.status = failed.status.clone();
+            if let Some(doc) = &failed.doc {
+                instance.doc = doc.clone();
+            }
+        }
+    } else {
+        instance.status = outcome.status.clone();
+        if let Some(doc) = &outcome.doc {
+            instance.doc = doc.clone();
+        }
+        if outcome.remove {
+            instance.deleted = true;
+        }
     }
     instance.updated_ms = now_ms;
 }
@@ -302,7 +467,8 @@ fn apply_outcome(instance: &mut Instance, outcome: &JobOutcome, now_ms: i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cloudtwin_core::{ManualClock, Product};
+    use async_trait::async_trait;
+    use cloudtwin_core::{FailedOutcome, ManualClock, Product};
     use cloudtwin_store::SqliteStore;
     use serde_json::json;
 
@@ -327,6 +493,13 @@ mod tests {
     async fn setup(
         lifecycle: Lifecycle,
     ) -> (tempfile::TempDir, Arc<dyn Store>, ManualClock, Arc<Engine>) {
+        setup_with(lifecycle, Arc::new(Simulated)).await
+    }
+
+    async fn setup_with(
+        lifecycle: Lifecycle,
+        provisioner: Arc<dyn Provisioner>,
+    ) -> (tempfile::TempDir, Arc<dyn Store>, ManualClock, Arc<Engine>) {
         let dir = tempfile::tempdir().unwrap();
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path().join("s.db")).unwrap());
         let clock = ManualClock::new(1_000);
@@ -334,21 +507,253 @@ mod tests {
             store.clone(),
             Arc::new(clock.clone()),
             lifecycle,
-            Arc::new(Simulated),
+            provisioner,
             "test".into(),
         );
         (dir, store, clock, engine)
+    }
+
+    /// A change from cu 8 to cu 16 that goes back to cu 8 and `running` if it fails.
+    fn modify_outcome() -> JobOutcome {
+        JobOutcome::new(
+            "running",
+            Some(json!({"cu": 16})),
+            FailedOutcome::new("running", Some(json!({"cu": 8}))),
+        )
+    }
+
+    /// Commits `inst` (showing `status`) with a new job for `operation`; answers the job.
+    async fn start(
+        store: &Arc<dyn Store>,
+        engine: &Engine,
+        status: &str,
+        operation: &str,
+        outcome: JobOutcome,
+    ) -> Job {
+        let mut inst = instance();
+        inst.status = status.into();
+        inst.doc = json!({"cu": 16, "during": true});
+        let id = format!(
+            "j-{}",
+            store
+                .jobs(&JobQuery {
+                    limit: 100,
+                    ..JobQuery::default()
+                })
+                .await
+                .unwrap()
+                .len()
+        );
+        let job = engine.job(id, &inst, operation, TransitionKind::Change, outcome);
+        let mut batch = vec![Mutation::PutJob(job.clone())];
+        if store.instance("acc", "c-1").await.unwrap().is_none() {
+            batch.insert(0, Mutation::InsertInstance(inst));
+        }
+        store.commit(batch).await.unwrap();
+        job
+    }
+
+    fn failure(code: &str) -> Option<JobError> {
+        Some(JobError {
+            code: code.into(),
+            message: "injected".into(),
+        })
+    }
+
+    #[tokio::test]
+    async fn a_fail_rule_ends_the_job_failed_and_the_instance_in_its_failure_status() {
+        let (_dir, store, clock, engine) = setup(Lifecycle::Fixed(1_000)).await;
+        engine
+            .set_rule("starrocks:ModifyCu=fail:Boom.1:injected".parse().unwrap())
+            .unwrap();
+        let job = start(&store, &engine, "scaling_up", "ModifyCu", modify_outcome()).await;
+        assert_eq!(job.state, JobState::Pending);
+        assert_eq!(
+            job.due_ms, 2_000,
+            "the failure takes the global mode's time"
+        );
+        assert_eq!(engine.run_due().await.unwrap(), 0);
+        clock.advance(1_000);
+        assert_eq!(engine.run_due().await.unwrap(), 1);
+        let got = store.instance("acc", "c-1").await.unwrap().unwrap();
+        assert_eq!(
+            got.status, "running",
+            "the product's status for a failed change"
+        );
+        assert_eq!(got.doc, json!({"cu": 8}), "the change is undone");
+        let jobs = store.instance_jobs("acc", "c-1").await.unwrap();
+        assert_eq!(jobs[0].state, JobState::Failed);
+        assert_eq!(jobs[0].outcome.error, failure("Boom.1"));
+    }
+
+    #[tokio::test]
+    async fn a_rule_for_another_operation_changes_nothing() {
+        let (_dir, store, _clock, engine) = setup(Lifecycle::Instant).await;
+        engine
+            .set_rule("starrocks:ReleaseInstance=fail".parse().unwrap())
+            .unwrap();
+        start(&store, &engine, "scaling_up", "ModifyCu", modify_outcome()).await;
+        engine.run_due().await.unwrap();
+        let got = store.instance("acc", "c-1").await.unwrap().unwrap();
+        assert_eq!(got.status, "running");
+        assert_eq!(got.doc, json!({"cu": 16}));
+        assert_eq!(
+            store.instance_jobs("acc", "c-1").await.unwrap()[0].state,
+            JobState::Succeeded
+        );
+    }
+
+    struct Broken;
+
+    #[async_trait]
+    impl Provisioner for Broken {
+        async fn advance(&self, _job: &Job, _instance: &Instance) -> Result<(), String> {
+            Err("the node pool is exhausted".into())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_job_that_keeps_failing_ends_in_the_failure_status() {
+        let (_dir, store, clock, engine) = setup_with(Lifecycle::Instant, Arc::new(Broken)).await;
+        start(
+            &store,
+            &engine,
+            "creating",
+            "CreateInstance",
+            JobOutcome::new("running", None, FailedOutcome::new("creating_failed", None)),
+        )
+        .await;
+        for _ in 0..MAX_ATTEMPTS - 1 {
+            assert_eq!(engine.run_due().await.unwrap(), 1);
+            let got = store.instance("acc", "c-1").await.unwrap().unwrap();
+            assert_eq!(got.status, "creating", "still retrying, with a live job");
+            let jobs = store.instance_jobs("acc", "c-1").await.unwrap();
+            assert!(jobs[0].state.is_live());
+            clock.advance(3_600_000);
+        }
+        assert_eq!(engine.run_due().await.unwrap(), 1);
+        let got = store.instance("acc", "c-1").await.unwrap().unwrap();
+        assert_eq!(got.status, "creating_failed");
+        let jobs = store.instance_jobs("acc", "c-1").await.unwrap();
+        assert_eq!(jobs[0].state, JobState::Failed);
+        assert_eq!(jobs[0].attempts, MAX_ATTEMPTS);
+        assert_eq!(
+            jobs[0].outcome.error,
+            Some(JobError {
+                code: PROVISIONING_FAILED.into(),
+                message: "the node pool is exhausted".into(),
+            })
+        );
+    }
+
+    #[tokio::test]
+    async fn a_manual_job_waits_parked_until_stepped_one_transition_at_a_time() {
+        let (_dir, store, clock, engine) = setup(Lifecycle::Instant).await;
+        engine
+            .set_rule("starrocks:*=manual".parse().unwrap())
+            .unwrap();
+        let first = start(
+            &store,
+            &engine,
+            "creating",
+            "CreateInstance",
+            modify_outcome(),
+        )
+        .await;
+        let second = start(&store, &engine, "creating", "ModifyCu", modify_outcome()).await;
+        assert_eq!(first.state, JobState::Parked);
+        clock.advance(3_600_000);
+        assert_eq!(
+            engine.run_due().await.unwrap(),
+            0,
+            "parked jobs never run by themselves"
+        );
+        assert_eq!(
+            engine.step_job("nope").await,
+            Err(StepError::NoSuchJob("nope".into()))
+        );
+
+        let stepped = engine.step_instance("c-1").await.unwrap();
+        assert_eq!(stepped.id, first.id, "the oldest parked job first");
+        assert_eq!(
+            engine.step_job(&first.id).await,
+            Err(StepError::NotParked {
+                id: first.id.clone(),
+                state: "pending"
+            })
+        );
+        assert_eq!(engine.run_due().await.unwrap(), 1);
+        let jobs = store.instance_jobs("acc", "c-1").await.unwrap();
+        assert_eq!(jobs[0].state, JobState::Succeeded);
+        assert_eq!(jobs[1].state, JobState::Parked);
+
+        assert_eq!(engine.step_job(&second.id).await.unwrap().id, second.id);
+        assert_eq!(
+            engine.step_instance("c-1").await,
+            Err(StepError::NothingParked("c-1".into()))
+        );
+        assert_eq!(engine.run_due().await.unwrap(), 1);
+        assert_eq!(
+            store.instance_jobs("acc", "c-1").await.unwrap()[1].state,
+            JobState::Succeeded
+        );
+    }
+
+    #[tokio::test]
+    async fn a_rule_naming_an_undeclared_operation_is_refused() {
+        let (_dir, _store, _clock, engine) = setup(Lifecycle::Instant).await;
+        engine
+            .set_rule("starrocks:Anything=manual".parse().unwrap())
+            .unwrap();
+        engine.clear_rules();
+        engine.declare_operations(&[(Product::StarRocks, &["CreateInstance"])]);
+        let err = engine
+            .set_rule("starrocks:CreateCluster=manual".parse().unwrap())
+            .unwrap_err();
+        assert!(err.contains("CreateInstance"), "{err}");
+        assert!(engine.rules().is_empty(), "a refused rule is not kept");
+        engine
+            .set_rule("starrocks:CreateInstance=manual".parse().unwrap())
+            .unwrap();
+        assert_eq!(engine.rules().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn instant_and_delay_rules_override_the_global_mode() {
+        let (_dir, store, clock, engine) = setup(Lifecycle::Realistic).await;
+        engine.set_rule("*:*=delay:2s".parse().unwrap()).unwrap();
+        engine
+            .set_rule("starrocks:CreateInstance=instant".parse().unwrap())
+            .unwrap();
+        let instant = start(
+            &store,
+            &engine,
+            "creating",
+            "CreateInstance",
+            modify_outcome(),
+        )
+        .await;
+        assert_eq!(instant.due_ms, 1_000);
+        let delayed = start(&store, &engine, "creating", "ModifyCu", modify_outcome()).await;
+        assert_eq!(delayed.due_ms, 3_000);
+        assert_eq!(engine.run_due().await.unwrap(), 1);
+        clock.advance(2_000);
+        assert_eq!(engine.run_due().await.unwrap(), 1);
+        assert_eq!(engine.clear_rules(), 2);
+        assert!(engine.rules().is_empty());
+        let realistic = start(&store, &engine, "creating", "ModifyCu", modify_outcome()).await;
+        assert_eq!(realistic.due_ms, 3_000 + 5_000);
     }
 
     #[tokio::test]
     async fn job_applies_outcome_when_due() {
         let (_dir, store, clock, engine) = setup(Lifecycle::Fixed(5_000)).await;
         let inst = instance();
-        let outcome = JobOutcome {
-            status: "running".into(),
-            doc: Some(json!({"cu": 16})),
-            remove: false,
-        };
+        let outcome = JobOutcome::new(
+            "running",
+            Some(json!({"cu": 16})),
+            FailedOutcome::new("creating_failed", None),
+        );
         let job = engine.job(
             "j1".into(),
             &inst,
@@ -381,11 +786,12 @@ mod tests {
     async fn outcome_survives_a_concurrent_rename() {
         let (_dir, store, _clock, engine) = setup(Lifecycle::Instant).await;
         let inst = instance();
-        let outcome = JobOutcome {
-            status: "deleting-done".into(),
-            doc: None,
-            remove: true,
-        };
+        let outcome = JobOutcome::new(
+            "deleting-done",
+            None,
+            FailedOutcome::new("deleting_failed", None),
+        )
+        .releasing();
         let job = engine.job(
             "j1".into(),
             &inst,
@@ -422,6 +828,8 @@ mod tests {
             status: "running".into(),
             doc: None,
             remove: false,
+            on_failure: None,
+            error: None,
         }
     }
 
@@ -596,11 +1004,7 @@ mod tests {
     async fn a_job_without_its_instance_fails() {
         let (_dir, store, _clock, engine) = setup(Lifecycle::Instant).await;
         let inst = instance();
-        let outcome = JobOutcome {
-            status: "running".into(),
-            doc: None,
-            remove: false,
-        };
+        let outcome = JobOutcome::new("running", None, FailedOutcome::new("creating_failed", None));
         let job = engine.job(
             "j1".into(),
             &inst,

@@ -15,7 +15,9 @@ pub mod taurusdb;
 use std::sync::Arc;
 
 use cloudtwin_aliyun::AliyunApi;
-use cloudtwin_core::{Clock, IdSource, Instance, JobOutcome, MasterKey, Product, TransitionKind};
+use cloudtwin_core::{
+    Clock, IdSource, Instance, JobOutcome, KnownOperations, MasterKey, Product, TransitionKind,
+};
 use cloudtwin_engine::Engine;
 use cloudtwin_store::{Mutation, Store, StoreError};
 use serde_json::Value;
@@ -48,6 +50,47 @@ pub struct Errors<E> {
     pub not_found: fn(&str) -> E,
     pub store: fn(StoreError) -> E,
 }
+
+/// The operation names each product's jobs carry, which state-control rules name. The
+/// engine checks (in debug builds, so every test run) that no job carries another.
+pub const JOB_OPERATIONS: &KnownOperations = &[
+    (
+        Product::StarRocks,
+        &[
+            "CreateInstance",
+            "ModifyCu",
+            "ModifyNodeNumber",
+            "ModifyDiskSize",
+            "RestartInstance",
+            "ReleaseInstance",
+        ],
+    ),
+    (Product::Havenask, &["CreateInstance", "UpdateInstance"]),
+    (
+        Product::Openanalytics,
+        &["CreateInstance", "ReleaseInstance"],
+    ),
+    (
+        Product::TaurusDb,
+        &[
+            "CreateGaussDBforMySQLInstance",
+            "DeleteGaussDBforMySQLInstance",
+        ],
+    ),
+    (
+        Product::HtapStarRocks,
+        &[
+            "CreateStarRocksInstance",
+            "DeleteStarRocksInstance",
+            "ResizeStarRocksFlavor",
+            "RestartStarRocksInstance",
+        ],
+    ),
+    (
+        Product::RocketMq,
+        &["CreateInstance", "ResizeInstance", "DeleteInstance"],
+    ),
+];
 
 /// How often a write is retried when another one got there first.
 pub const WRITE_RETRIES: usize = 8;

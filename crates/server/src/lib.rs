@@ -1,6 +1,7 @@
 //! The cloudtwin server: wiring of store, engine, products and dialects behind one port.
 
 pub mod admin;
+pub mod admin_control;
 pub mod keys;
 mod nonces;
 
@@ -15,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use cloudtwin_aliyun::{Gateway, RawRequest, RawResponse};
 use cloudtwin_core::{
-    Clock, FaultSpec, Faults, IdSource, Lifecycle, NonceLedger, RandomIds, SystemClock,
+    Clock, FaultSpec, Faults, IdSource, Lifecycle, NonceLedger, RandomIds, Rule, SystemClock,
 };
 use cloudtwin_engine::{Engine, Simulated};
 use cloudtwin_huawei::Gateway as HuaweiGateway;
@@ -33,6 +34,8 @@ pub struct Config {
     pub listen: String,
     pub data_dir: PathBuf,
     pub lifecycle: Lifecycle,
+    /// State-control rules in force from the start (more can be set over the admin API).
+    pub state_control: Vec<Rule>,
     pub master_key: Option<String>,
     /// The default account's key pair, from the environment.
     pub access_key: Option<(String, String)>,
@@ -65,6 +68,9 @@ pub enum StartError {
     /// A `--fault` rule is not valid.
     #[error("invalid fault rule: {0}")]
     Fault(String),
+    /// A state-control rule names an operation no job carries.
+    #[error("--state-control {rule:?}: {reason}")]
+    StateControl { rule: String, reason: String },
     /// The listen address is unusable.
     #[error("cannot listen on {addr}: {source}")]
     Listen {
@@ -205,6 +211,16 @@ pub async fn start_with_options(
         Arc::new(Simulated),
         format!("cloudtwin-{}", opened.ids.hex(8)),
     );
+    engine.declare_operations(cloudtwin_products::JOB_OPERATIONS);
+    for rule in &config.state_control {
+        engine
+            .set_rule(rule.clone())
+            .map_err(|reason| StartError::StateControl {
+                rule: rule.to_string(),
+                reason,
+            })?;
+        tracing::info!(%rule, "state-control rule set");
+    }
     let ctx = Context {
         store: opened.store.clone(),
         engine: engine.clone(),
@@ -288,7 +304,7 @@ pub async fn start_with_options(
         wake_engine: Box::new(move || woken.notify()),
     });
     // Other admin routers (routes under ADMIN_PREFIX) join here, behind the same credential.
-    let extra_admin = Router::new();
+    let extra_admin = admin_control::router(engine.clone());
     let (shutdown, rx) = watch::channel(false);
     let engine_task = engine.spawn(rx.clone());
     let router = admin::router(admin_state, admin_token, extra_admin)

@@ -1,13 +1,15 @@
 //! The `cloudtwin` command: `serve` runs the server, `accounts` manages tenants,
-//! `snapshot` exports and imports state.
+//! `snapshot` exports and imports state, `control` steers a running server's lifecycle
+//! over its admin API.
+
+mod control;
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use cloudtwin_core::FaultSpec;
-use cloudtwin_core::Lifecycle;
+use cloudtwin_core::{FaultSpec, Lifecycle, Rule};
 use cloudtwin_server::{keys::DEFAULT_ACCOUNT, Config, OpsOptions};
 
 #[derive(Parser)]
@@ -41,6 +43,29 @@ enum Command {
         /// e.g. '{"product":"starrocks","operation":"*","latency_ms":200}'. Repeatable.
         #[arg(long = "fault", value_name = "JSON", value_parser = parse_fault)]
         faults: Vec<FaultSpec>,
+        /// A state-control rule, PRODUCT:OPERATION=MODE, overriding --lifecycle for those
+        /// transitions; repeatable (in the variable, separated by ';'). MODE is instant,
+        /// delay:2s, manual or fail[:CODE[:MESSAGE]]; PRODUCT and OPERATION may be *.
+        /// Example: --state-control 'starrocks:CreateInstance=manual'.
+        #[arg(
+            long = "state-control",
+            env = "CLOUDTWIN_STATE_CONTROL",
+            value_delimiter = ';'
+        )]
+        state_control: Vec<Rule>,
+    },
+    /// Steers a running server's lifecycle: state-control rules, jobs, manual steps.
+    Control {
+        /// The server's address.
+        #[arg(
+            long,
+            env = "CLOUDTWIN_SERVER",
+            default_value = "http://127.0.0.1:9700",
+            global = true
+        )]
+        server: String,
+        #[command(subcommand)]
+        command: control::ControlCommand,
     },
     /// Manages accounts (tenants) and their access keys.
     Accounts {
@@ -145,13 +170,15 @@ async fn main() -> ExitCode {
             lifecycle,
             admin_token,
             faults,
+            state_control,
         } => {
             let ops = OpsOptions {
                 admin_token,
                 faults,
             };
-            serve(listen, data, lifecycle, ops).await
+            serve(listen, data, lifecycle, state_control, ops).await
         }
+        Command::Control { server, command } => control::run(&server, command).await,
         Command::Accounts { command } => accounts(command).await,
         Command::Snapshot { command } => snapshot(command).await,
     };
@@ -168,6 +195,7 @@ async fn serve(
     listen: String,
     data: DataArgs,
     lifecycle: Lifecycle,
+    state_control: Vec<Rule>,
     ops: OpsOptions,
 ) -> Result<(), String> {
     let data_dir = data.data_dir;
@@ -188,6 +216,7 @@ async fn serve(
         listen,
         data_dir: data_dir.clone(),
         lifecycle,
+        state_control,
         master_key: env("CLOUDTWIN_MASTER_KEY"),
         access_key,
     };

@@ -120,6 +120,7 @@ async fn start_with(
             listen: listen.into(),
             data_dir: dir.to_path_buf(),
             lifecycle: Lifecycle::Instant,
+            state_control: Vec::new(),
             master_key: None,
             access_key: Some((common::AK.into(), common::SK.into())),
         },
@@ -806,6 +807,7 @@ async fn huawei_throttling_is_429_with_retry_after() {
         listen: "127.0.0.1:0".into(),
         data_dir: dir.path().to_path_buf(),
         lifecycle: Lifecycle::Instant,
+        state_control: Vec::new(),
         master_key: None,
         access_key: Some((huawei::AK.into(), huawei::SK.into())),
     })
@@ -883,6 +885,7 @@ async fn ready_turns_unavailable_when_the_store_goes_away() {
             listen: "127.0.0.1:0".into(),
             data_dir: dir.path().to_path_buf(),
             lifecycle: Lifecycle::Instant,
+            state_control: Vec::new(),
             master_key: None,
             access_key: Some((common::AK.into(), common::SK.into())),
         },

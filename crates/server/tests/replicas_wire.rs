@@ -97,6 +97,7 @@ async fn replica(url: &str, master_key: &str) -> (Running, tempfile::TempDir) {
             listen: "127.0.0.1:0".into(),
             data_dir: dir.path().to_path_buf(),
             lifecycle: Lifecycle::Instant,
+            state_control: Vec::new(),
             master_key: Some(master_key.into()),
             access_key: Some((AK.into(), SK.into())),
         },

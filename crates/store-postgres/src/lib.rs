@@ -14,8 +14,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use cloudtwin_core::{AccessKey, Account, Instance, Job, JobOutcome, JobState, Product, Tag};
 use cloudtwin_store::{
-    IamPassword, IdempotencyRecord, InstancePage, InstanceQuery, Mutation, ResetScope, Result,
-    StateCounts, StateDump, Store, StoreError,
+    IamPassword, IdempotencyRecord, InstancePage, InstanceQuery, JobQuery, Mutation, ResetScope,
+    Result, StateCounts, StateDump, Store, StoreError,
 };
 use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio_postgres::error::SqlState;
@@ -756,6 +756,19 @@ async fn apply<C: GenericClient + Sync>(c: &mut Cached<'_, C>, m: &Mutation) -> 
                 return Err(lease_lost(job_id, owner));
             }
         }
+        Mutation::UnparkJob { id, due_ms } => {
+            let n = c
+                .execute(
+                    "UPDATE jobs SET state = 'pending', due_ms = $2 WHERE id = $1 AND state = 'parked'",
+                    &[id, due_ms],
+                )
+                .await?;
+            if n != 1 {
+                return Err(Error::Store(StoreError::Conflict(format!(
+                    "job {id} is not parked"
+                ))));
+            }
+        }
         Mutation::InsertIdempotency {
             record: r,
             expire_before_ms,
@@ -1293,6 +1306,33 @@ impl Store for PostgresStore {
                 .cached()
                 .query(&sql, &[&instance_id, &account_id])
                 .await?;
+            rows(found, job_row)
+        })
+        .map_err(Error::into_store)
+    }
+
+    async fn jobs(&self, q: &JobQuery) -> Result<Vec<Job>> {
+        let mut sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE TRUE");
+        let mut args = Vec::new();
+        let mut add = |column: &str, value: Option<String>| {
+            if let Some(v) = value {
+                args.push(v);
+                sql.push_str(&format!(" AND {column} = ${}", args.len()));
+            }
+        };
+        add("id", q.id.clone());
+        add("instance_id", q.instance_id.clone());
+        add("product", q.product.map(|p| p.as_str().to_owned()));
+        add("state", q.state.map(|s| s.as_str().to_owned()));
+        let limit = i64::try_from(q.limit).unwrap_or(i64::MAX);
+        sql.push_str(&format!(
+            " ORDER BY created_ms, id LIMIT ${}",
+            args.len() + 1
+        ));
+        on_conn!(self, |conn| async {
+            let mut all = params(&args);
+            all.push(&limit);
+            let found = conn.cached().query(&sql, &all).await?;
             rows(found, job_row)
         })
         .map_err(Error::into_store)

@@ -3,10 +3,12 @@
 
 use std::sync::Arc;
 
-use cloudtwin_core::{AccessKey, Account, Instance, Job, JobOutcome, JobState, Product, Tag};
+use cloudtwin_core::{
+    AccessKey, Account, FailedOutcome, Instance, Job, JobError, JobOutcome, JobState, Product, Tag,
+};
 use serde_json::json;
 
-use crate::{IamPassword, IdempotencyRecord, InstanceQuery, Mutation, Store, StoreError};
+use crate::{IamPassword, IdempotencyRecord, InstanceQuery, JobQuery, Mutation, Store, StoreError};
 
 pub async fn run_all(store: Arc<dyn Store>) {
     accounts_and_keys(store.as_ref()).await;
@@ -15,6 +17,7 @@ pub async fn run_all(store: Arc<dyn Store>) {
     failed_batch_leaves_no_trace(store.as_ref()).await;
     jobs_are_claimed_once_and_leases_expire(store.as_ref()).await;
     claimed_jobs_are_written_only_under_their_lease(store.as_ref()).await;
+    parked_jobs_wait_listed_until_stepped_once(store.as_ref()).await;
     idempotency_records(store.as_ref()).await;
     nonces_are_accepted_once_until_they_expire(store.clone()).await;
     concurrent_batches_all_commit(store.clone()).await;
@@ -58,11 +61,7 @@ pub fn job(id: &str, instance_id: &str, due_ms: i64) -> Job {
         instance_id: instance_id.into(),
         operation: "CreateInstance".into(),
         state: JobState::Pending,
-        outcome: JobOutcome {
-            status: "running".into(),
-            doc: None,
-            remove: false,
-        },
+        outcome: JobOutcome::new("running", None, FailedOutcome::new("creating_failed", None)),
         created_ms: 0,
         due_ms,
         finished_ms: None,
@@ -426,6 +425,98 @@ async fn claimed_jobs_are_written_only_under_their_lease(store: &dyn Store) {
         .await
         .unwrap()
         .is_empty());
+}
+
+async fn parked_jobs_wait_listed_until_stepped_once(store: &dyn Store) {
+    let parked = |id: &str, created_ms: i64| Job {
+        product: Product::Havenask,
+        state: JobState::Parked,
+        created_ms,
+        ..job(id, "c-p", 0)
+    };
+    let mut failing = job("p-fail", "c-q", 0);
+    failing.outcome.error = Some(JobError {
+        code: "Boom.1".into(),
+        message: "injected".into(),
+    });
+    store
+        .commit(vec![
+            Mutation::PutJob(parked("p2", 20)),
+            Mutation::PutJob(parked("p1", 10)),
+            Mutation::PutJob(failing),
+        ])
+        .await
+        .unwrap();
+    let claimed = store.claim_jobs(10_000, "w1", 1000, 100).await.unwrap();
+    assert!(
+        claimed.iter().all(|j| j.instance_id != "c-p"),
+        "a parked job is never claimed"
+    );
+    let failing = claimed.iter().find(|j| j.id == "p-fail").expect("claimed");
+    assert_eq!(
+        failing.outcome.error.as_ref().map(|e| e.code.as_str()),
+        Some("Boom.1"),
+        "the planned failure is stored with the job"
+    );
+
+    let query = JobQuery {
+        state: Some(JobState::Parked),
+        limit: 10,
+        ..JobQuery::default()
+    };
+    let listed = store.jobs(&query).await.unwrap();
+    assert_eq!(
+        listed.iter().map(|j| j.id.as_str()).collect::<Vec<_>>(),
+        ["p1", "p2"],
+        "oldest first"
+    );
+    let by_instance = JobQuery {
+        instance_id: Some("c-p".into()),
+        product: Some(Product::Havenask),
+        limit: 1,
+        ..JobQuery::default()
+    };
+    assert_eq!(store.jobs(&by_instance).await.unwrap()[0].id, "p1");
+    let other_product = JobQuery {
+        instance_id: Some("c-p".into()),
+        product: Some(Product::StarRocks),
+        limit: 10,
+        ..JobQuery::default()
+    };
+    assert!(store.jobs(&other_product).await.unwrap().is_empty());
+
+    let step = || Mutation::UnparkJob {
+        id: "p1".into(),
+        due_ms: 20_000,
+    };
+    store.commit(vec![step()]).await.unwrap();
+    assert!(
+        matches!(
+            store.commit(vec![step()]).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "a job is stepped once"
+    );
+    assert!(matches!(
+        store
+            .commit(vec![Mutation::UnparkJob {
+                id: "missing".into(),
+                due_ms: 0
+            }])
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    let by_id = JobQuery {
+        id: Some("p1".into()),
+        limit: 1,
+        ..JobQuery::default()
+    };
+    let stepped = store.jobs(&by_id).await.unwrap();
+    assert_eq!(stepped[0].state, JobState::Pending);
+    assert_eq!(stepped[0].due_ms, 20_000);
+    let claimed = store.claim_jobs(20_000, "w1", 1000, 100).await.unwrap();
+    assert!(claimed.iter().any(|j| j.id == "p1"));
+    assert!(claimed.iter().all(|j| j.id != "p2"));
 }
 
 async fn idempotency_records(store: &dyn Store) {

@@ -77,6 +77,12 @@ pub enum Mutation {
         attempts: i32,
         until_ms: i64,
     },
+    /// Makes a parked job pending and due at `due_ms`; fails with `Conflict` unless the
+    /// job is parked, so two steps never release the same job.
+    UnparkJob {
+        id: String,
+        due_ms: i64,
+    },
     /// Fails with `Conflict` if a live record with the same key exists; records
     /// created before `expire_before_ms` are dropped first.
     InsertIdempotency {
@@ -114,6 +120,17 @@ pub struct InstanceQuery {
     pub resource_group_id: Option<String>,
     /// Every tag must be present; an empty value matches any value.
     pub tags: Vec<Tag>,
+}
+
+/// Filters for listing jobs, across accounts (for the admin API).
+#[derive(Debug, Clone, Default)]
+pub struct JobQuery {
+    pub id: Option<String>,
+    pub product: Option<Product>,
+    pub instance_id: Option<String>,
+    pub state: Option<JobState>,
+    /// At most this many, oldest first.
+    pub limit: usize,
 }
 
 /// One page of a listing, with the count of every match.
@@ -190,6 +207,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// An instance's jobs, oldest first.
     async fn instance_jobs(&self, account_id: &str, instance_id: &str) -> Result<Vec<Job>>;
+
+    /// Jobs of any account matching the query, oldest first.
+    async fn jobs(&self, query: &JobQuery) -> Result<Vec<Job>>;
 
     async fn idempotency(
         &self,

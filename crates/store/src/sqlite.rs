@@ -15,8 +15,8 @@ use tokio::sync::oneshot;
 use rusqlite::types::Value as SqlValue;
 
 use crate::{
-    IamPassword, IdempotencyRecord, InstancePage, InstanceQuery, Mutation, ResetScope, Result,
-    StateCounts, StateDump, Store, StoreError,
+    IamPassword, IdempotencyRecord, InstancePage, InstanceQuery, JobQuery, Mutation, ResetScope,
+    Result, StateCounts, StateDump, Store, StoreError,
 };
 
 /// 1: first release; 2: iam_passwords; 3: the instance-name index;
@@ -515,6 +515,17 @@ fn apply(conn: &Connection, m: &Mutation) -> Result<()> {
                 return Err(lease_lost(job_id, owner));
             }
         }
+        Mutation::UnparkJob { id, due_ms } => {
+            let n = exec(
+                conn,
+                "UPDATE jobs SET state = 'pending', due_ms = ?2 WHERE id = ?1 AND state = 'parked'",
+                params![id, due_ms],
+            )
+            .map_err(unavailable)?;
+            if n != 1 {
+                return Err(StoreError::Conflict(format!("job {id} is not parked")));
+            }
+        }
         Mutation::InsertIdempotency {
             record: r,
             expire_before_ms,
@@ -848,6 +859,31 @@ impl Store for SqliteStore {
             let mut stmt = c.prepare_cached(&sql).map_err(unavailable)?;
             let rows = stmt
                 .query_map([instance_id, account_id], job_row)
+                .map_err(unavailable)?;
+            collect(rows)
+        })
+    }
+
+    async fn jobs(&self, q: &JobQuery) -> Result<Vec<Job>> {
+        let mut sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE 1 = 1");
+        let mut args = Vec::new();
+        let mut add = |clause: &str, value: Option<String>| {
+            if let Some(v) = value {
+                sql.push_str(" AND ");
+                sql.push_str(clause);
+                args.push(SqlValue::Text(v));
+            }
+        };
+        add("id = ?", q.id.clone());
+        add("instance_id = ?", q.instance_id.clone());
+        add("product = ?", q.product.map(|p| p.as_str().to_owned()));
+        add("state = ?", q.state.map(|s| s.as_str().to_owned()));
+        sql.push_str(" ORDER BY created_ms, id LIMIT ?");
+        args.push(SqlValue::Integer(q.limit as i64));
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&sql).map_err(unavailable)?;
+            let rows = stmt
+                .query_map(rusqlite::params_from_iter(args), job_row)
                 .map_err(unavailable)?;
             collect(rows)
         })

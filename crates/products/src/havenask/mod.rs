@@ -6,7 +6,9 @@
 //! shows `CONFIG_UPDATING` until its job brings it back to `READY`. `WAIT_CONFIG` is what the
 //! cloud shows a Retrieval Engine instance whose clusters and tables are not configured yet;
 //! cloudtwin serves none of the table/cluster operations, so an instance never waits on that
-//! and goes `INIT` → `READY` straight (shared/DESIGN.md, "Status, errors and time").
+//! and goes `INIT` → `READY` straight (shared/DESIGN.md, "Status, errors and time"). A create
+//! whose job fails shows `CREATE_FAILED` (cloudtwin's own: the SDK lists no failed status); an
+//! update whose job fails goes back to `READY` with its old components.
 //!
 //! The region is not in any request: it comes from the Host header
 //! `searchengine.<region>.aliyuncs.com`, else from `CLOUDTWIN_DEFAULT_REGION` (default
@@ -19,7 +21,7 @@ mod operations;
 
 use async_trait::async_trait;
 use cloudtwin_aliyun::{AliError, AliyunApi, Call, Operation};
-use cloudtwin_core::{Caller, Instance, JobOutcome, Product, Tag, TransitionKind};
+use cloudtwin_core::{Caller, FailedOutcome, Instance, JobOutcome, Product, Tag, TransitionKind};
 use cloudtwin_store::{InstanceQuery, Mutation, StoreError};
 use serde_json::{json, Value};
 
@@ -39,6 +41,9 @@ pub const DEFAULT_REGION: &str = "cn-hangzhou";
 const INIT: &str = "INIT";
 const CONFIG_UPDATING: &str = "CONFIG_UPDATING";
 const READY: &str = "READY";
+/// A failed create. The SDK's status list (INIT, WAIT_CONFIG, CONFIG_UPDATING, READY) has
+/// no failed value, so this one is cloudtwin's own, in the SDK's style.
+const CREATE_FAILED: &str = "CREATE_FAILED";
 
 /// The product's "bad value" error: the code the SDK contract observed (sdk-contract §7.4)
 /// and OpenSearch's common client error.
@@ -205,11 +210,7 @@ impl Havenask {
             &instance,
             "CreateInstance",
             TransitionKind::Create,
-            JobOutcome {
-                status: READY.into(),
-                doc: None,
-                remove: false,
-            },
+            JobOutcome::new(READY, None, FailedOutcome::new(CREATE_FAILED, None)),
         );
         self.ctx
             .store
@@ -321,11 +322,12 @@ impl Havenask {
                                 kind: TransitionKind::Change,
                                 status: CONFIG_UPDATING.into(),
                                 doc_during: doc.to_value(),
-                                outcome: JobOutcome {
-                                    status: READY.into(),
-                                    doc: Some(after.to_value()),
-                                    remove: false,
-                                },
+                                // No failed value for a change: it is undone.
+                                outcome: JobOutcome::new(
+                                    READY,
+                                    Some(after.to_value()),
+                                    FailedOutcome::new(READY, Some(doc.to_value())),
+                                ),
                             });
                         }
                     }

@@ -36,7 +36,7 @@ mod operations;
 
 use async_trait::async_trait;
 use cloudtwin_aliyun::{AliError, AliyunApi, Call, Operation};
-use cloudtwin_core::{Caller, Instance, JobOutcome, Product, TransitionKind};
+use cloudtwin_core::{Caller, FailedOutcome, Instance, JobOutcome, Product, TransitionKind};
 use cloudtwin_store::{InstanceQuery, Mutation, StoreError};
 use serde_json::{json, Value};
 
@@ -140,11 +140,8 @@ impl Openanalytics {
             &instance,
             "CreateInstance",
             TransitionKind::Create,
-            JobOutcome {
-                status: "running".into(),
-                doc: None,
-                remove: false,
-            },
+            // The SDK shows no statuses; the failed ones follow EMR StarRocks' words.
+            JobOutcome::new("running", None, FailedOutcome::new("creating_failed", None)),
         );
         self.ctx
             .store
@@ -210,11 +207,12 @@ impl Openanalytics {
                             kind: TransitionKind::Delete,
                             status: "deleting".into(),
                             doc_during: current.doc.clone(),
-                            outcome: JobOutcome {
-                                status: "released".into(),
-                                doc: None,
-                                remove: true,
-                            },
+                            outcome: JobOutcome::new(
+                                "released",
+                                None,
+                                FailedOutcome::new("deleting_failed", Some(current.doc.clone())),
+                            )
+                            .releasing(),
                         }),
                     ))
                 },

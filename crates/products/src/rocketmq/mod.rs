@@ -22,7 +22,7 @@ mod model;
 mod routes;
 
 use async_trait::async_trait;
-use cloudtwin_core::{Instance, JobOutcome, Product, TransitionKind};
+use cloudtwin_core::{FailedOutcome, Instance, JobOutcome, Product, TransitionKind};
 use cloudtwin_huawei::{Call, HuaweiApi, HwError, Reply, Route};
 use cloudtwin_store::{InstanceQuery, Mutation, StoreError};
 use serde_json::{json, Value};
@@ -38,7 +38,12 @@ const CREATING: &str = "CREATING";
 const RUNNING: &str = "RUNNING";
 const EXTENDING: &str = "EXTENDING";
 const DELETING: &str = "DELETING";
+/// The API's status for a failed create (what `include_failure` and `all_failure` select).
 const CREATEFAILED: &str = "CREATEFAILED";
+/// The API's status for a failed resize; the old size stays.
+const EXTENDEDFAILED: &str = "EXTENDEDFAILED";
+/// The API's status for an abnormal instance: what a failed delete leaves.
+const ERROR: &str = "ERROR";
 
 /// ListInstances' `status` values (the API definition's enum).
 const STATUSES: &[&str] = &[
@@ -46,13 +51,13 @@ const STATUSES: &[&str] = &[
     "RUNNING",
     "RESTARTING",
     "DELETING",
-    "ERROR",
-    "CREATEFAILED",
+    ERROR,
+    CREATEFAILED,
     "FREEZING",
     "FROZEN",
     "EXTENDING",
     "SHRINKING",
-    "EXTENDEDFAILED",
+    EXTENDEDFAILED,
     "CONFIGURING",
     "ROLLBACK",
     "ROLLBACKFAILED",
@@ -217,11 +222,7 @@ impl RocketMq {
             &instance,
             "CreateInstance",
             TransitionKind::Create,
-            JobOutcome {
-                status: RUNNING.into(),
-                doc: None,
-                remove: false,
-            },
+            JobOutcome::new(RUNNING, None, FailedOutcome::new(CREATEFAILED, None)),
         );
         self.ctx
             .store
@@ -381,11 +382,12 @@ impl RocketMq {
                             kind: TransitionKind::Delete,
                             status: DELETING.into(),
                             doc_during: instance.doc.clone(),
-                            outcome: JobOutcome {
-                                status: "DELETED".into(),
-                                doc: None,
-                                remove: true,
-                            },
+                            outcome: JobOutcome::new(
+                                "DELETED",
+                                None,
+                                FailedOutcome::new(ERROR, Some(instance.doc.clone())),
+                            )
+                            .releasing(),
                         }),
                     ))
                 },
@@ -465,6 +467,7 @@ impl RocketMq {
                 doc.enable_publicip,
                 &body,
             )?;
+            let before = instance.doc.clone();
             doc.last_resize = create::resize_params(&body);
             let during = doc.to_value();
             doc.product_id = next.product_id;
@@ -483,11 +486,11 @@ impl RocketMq {
                 &instance,
                 "ResizeInstance",
                 TransitionKind::Change,
-                JobOutcome {
-                    status: RUNNING.into(),
-                    doc: Some(doc.to_value()),
-                    remove: false,
-                },
+                JobOutcome::new(
+                    RUNNING,
+                    Some(doc.to_value()),
+                    FailedOutcome::new(EXTENDEDFAILED, Some(before)),
+                ),
             );
             match self
                 .ctx

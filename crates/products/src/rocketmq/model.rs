@@ -311,7 +311,7 @@ fn task_name(operation: &str) -> &str {
 /// `SUCCESS` (client-flows B.3); a running job is `EXECUTING`, a failed one `FAILED`.
 pub fn task_view(job: &Job, user: &str, params: &Value) -> Value {
     let status = match job.state {
-        JobState::Pending => "CREATED",
+        JobState::Pending | JobState::Parked => "CREATED",
         JobState::Running => "EXECUTING",
         JobState::Succeeded => "SUCCESS",
         JobState::Failed => "FAILED",

@@ -10,7 +10,9 @@ mod operations;
 
 use async_trait::async_trait;
 use cloudtwin_aliyun::{AliError, AliyunApi, Call, Input, Operation};
-use cloudtwin_core::{Caller, Instance, Job, JobOutcome, JobState, Product, Tag, TransitionKind};
+use cloudtwin_core::{
+    Caller, FailedOutcome, Instance, Job, JobOutcome, JobState, Product, Tag, TransitionKind,
+};
 use cloudtwin_store::{InstanceQuery, Mutation, StoreError};
 use serde_json::{json, Value};
 
@@ -260,11 +262,11 @@ impl StarRocks {
             deleted: false,
             version: 1,
         };
-        let outcome = JobOutcome {
-            status: "running".into(),
-            doc: Some(doc.to_value()),
-            remove: false,
-        };
+        let outcome = JobOutcome::new(
+            "running",
+            Some(doc.to_value()),
+            FailedOutcome::new("creating_failed", None),
+        );
         let job = self.ctx.engine.job(
             self.new_id("op-"),
             &instance,
@@ -473,11 +475,12 @@ impl StarRocks {
                 kind: TransitionKind::Change,
                 status: if target > current { up } else { down }.into(),
                 doc_during: during.to_value(),
-                outcome: JobOutcome {
-                    status: "running".into(),
-                    doc: Some(after.to_value()),
-                    remove: false,
-                },
+                // The SDK's InstanceStatus has no failed value for a change: it is undone.
+                outcome: JobOutcome::new(
+                    "running",
+                    Some(after.to_value()),
+                    FailedOutcome::new("running", Some(doc.to_value())),
+                ),
             };
             Ok((self.order_id(&doc.pay_type), Some(transition)))
         })
@@ -498,11 +501,11 @@ impl StarRocks {
                     kind: TransitionKind::Change,
                     status: "restarting".into(),
                     doc_during: doc.with_group_status("RESTARTING").to_value(),
-                    outcome: JobOutcome {
-                        status: "running".into(),
-                        doc: Some(doc.to_value()),
-                        remove: false,
-                    },
+                    outcome: JobOutcome::new(
+                        "running",
+                        Some(doc.to_value()),
+                        FailedOutcome::new("running", Some(doc.to_value())),
+                    ),
                 }),
             ))
         })
@@ -533,11 +536,12 @@ impl StarRocks {
                     kind: TransitionKind::Delete,
                     status: "deleting".into(),
                     doc_during: doc.with_group_status("DELETING").to_value(),
-                    outcome: JobOutcome {
-                        status: "deleted".into(),
-                        doc: Some(doc.with_group_status("DELETED").to_value()),
-                        remove: true,
-                    },
+                    outcome: JobOutcome::new(
+                        "deleted",
+                        Some(doc.with_group_status("DELETED").to_value()),
+                        FailedOutcome::new("deleting_failed", Some(doc.to_value())),
+                    )
+                    .releasing(),
                 }),
             ))
         })
@@ -620,7 +624,7 @@ impl StarRocks {
                     "Progress": j.progress(now),
                     "GmtCreate": j.created_ms,
                     "GmtEnd": j.finished_ms,
-                    "OperationDetail": "",
+                    "OperationDetail": failure_detail(&j),
                 })
             })
             .collect();
@@ -752,9 +756,17 @@ fn check_resource_type(resource_type: Option<&str>) -> Result<(), AliError> {
     }
 }
 
+/// Why a failed operation failed, as `code: message`; empty otherwise.
+fn failure_detail(job: &Job) -> String {
+    match (&job.outcome.error, job.state) {
+        (Some(e), JobState::Failed) => format!("{}: {}", e.code, e.message),
+        _ => String::new(),
+    }
+}
+
 fn operation_status(state: JobState) -> &'static str {
     match state {
-        JobState::Pending | JobState::Running => "RUNNING",
+        JobState::Pending | JobState::Parked | JobState::Running => "RUNNING",
         JobState::Succeeded => "SUCCESS",
         JobState::Failed => "FAILED",
     }

@@ -7,7 +7,9 @@
 //! `normal` (what Terraform waits for). Changes (resize, restart) keep `normal` and show
 //! the operation in `actions[]` until their job lands; delete shows `deleting`.
 
-use cloudtwin_core::{Instance, JobOutcome, Product, TransitionKind};
+use cloudtwin_core::{
+    FailedOutcome, Instance, JobError, JobOutcome, JobState, Product, TransitionKind,
+};
 use cloudtwin_huawei::{Call, HwError, Reply};
 use serde_json::{json, Map, Value};
 
@@ -18,6 +20,12 @@ use super::{Step, TaurusDb, HTAP_SUFFIX};
 pub const PENDING: &str = "pending";
 pub const NORMAL: &str = "normal";
 pub const DELETING: &str = "deleting";
+/// The SDK's status for a create that failed; Terraform stops waiting on it at once.
+pub const CREATEFAIL: &str = "createfail";
+/// The SDK's status for an instance an operation left broken (a failed resize, restart
+/// or delete); Terraform stops waiting on it at once, as on `createfail`.
+pub const ABNORMAL: &str = "abnormal";
+const CREATE_OPERATION: &str = "CreateStarRocksInstance";
 
 /// Reads a `{io_type, capacity_in_gb}` volume and checks it.
 fn volume(tdb: &TaurusDb, body: &Map<String, Value>, key: &str) -> Result<Value, HwError> {
@@ -223,15 +231,15 @@ impl TaurusDb {
             "tags_info": {"tags": [], "sys_tags": doc["sys_tags"]},
         });
         let step = Step {
-            operation: "CreateStarRocksInstance",
+            operation: CREATE_OPERATION,
             kind: TransitionKind::Create,
             status: PENDING.into(),
             doc_during: doc,
-            outcome: JobOutcome {
-                status: NORMAL.into(),
-                doc: Some(outcome_doc),
-                remove: false,
-            },
+            outcome: JobOutcome::new(
+                NORMAL,
+                Some(outcome_doc),
+                FailedOutcome::new(CREATEFAIL, None),
+            ),
         };
         let job_id = self.insert(instance, step).await?;
         Ok(Reply::created(
@@ -264,14 +272,43 @@ impl TaurusDb {
         let parent_id = call.path_param("instance_id").unwrap_or_default();
         let sr_id = call.path_param("starrocks_instance_id").unwrap_or_default();
         let sr = self.htap_under(call, parent_id, sr_id).await?;
-        Ok(Reply::ok(json!({"instances": [self.htap_detail(&sr)]})))
+        let mut detail = self.htap_detail(&sr);
+        if let Some(e) = self.create_failure(&sr).await? {
+            detail["create_fail_error_code"] = json!(e.code);
+        }
+        Ok(Reply::ok(json!({"instances": [detail]})))
+    }
+
+    /// Why the instance's create failed, when it shows `createfail`.
+    async fn create_failure(&self, i: &Instance) -> Result<Option<JobError>, HwError> {
+        if i.status != CREATEFAIL {
+            return Ok(None);
+        }
+        let jobs = self
+            .ctx
+            .store
+            .instance_jobs(&i.account_id, &i.id)
+            .await
+            .map_err(super::internal)?;
+        Ok(jobs
+            .into_iter()
+            .find(|j| j.operation == CREATE_OPERATION && j.state == JobState::Failed)
+            .and_then(|j| j.outcome.error))
     }
 
     pub(super) async fn list_htap(&self, call: &Call<'_>) -> Result<Reply, HwError> {
         let parent_id = call.path_param("instance_id").unwrap_or_default();
         let parent = self.parent(call, parent_id).await?;
         let children = self.children(&parent).await?;
-        let items: Vec<Value> = children.iter().map(htap_list_item).collect();
+        let mut items = Vec::with_capacity(children.len());
+        for child in &children {
+            let mut item = htap_list_item(child);
+            if let Some(e) = self.create_failure(child).await? {
+                item["instance_state"]["create_fail_error_code"] = json!(e.code);
+                item["instance_state"]["fail_message"] = json!(e.message);
+            }
+            items.push(item);
+        }
         Ok(Reply::ok(json!({
             "total": items.len(),
             "instances": items,
@@ -291,7 +328,10 @@ impl TaurusDb {
                 sr_id,
                 v::htap_not_found,
                 |i| {
-                    ensure_idle(i)?;
+                    // A failed instance can still be deleted, as on the cloud.
+                    if ![CREATEFAIL, ABNORMAL].contains(&i.status.as_str()) {
+                        ensure_idle(i)?;
+                    }
                     let mut doc = i.doc.clone();
                     doc["actions"] = json!([action("delete", &i.id, now)]);
                     Ok(Step {
@@ -299,11 +339,12 @@ impl TaurusDb {
                         kind: TransitionKind::Delete,
                         status: DELETING.into(),
                         doc_during: doc,
-                        outcome: JobOutcome {
-                            status: "deleted".into(),
-                            doc: None,
-                            remove: true,
-                        },
+                        outcome: JobOutcome::new(
+                            "deleted",
+                            None,
+                            FailedOutcome::new(ABNORMAL, Some(i.doc.clone())),
+                        )
+                        .releasing(),
                     })
                 },
             )
@@ -360,11 +401,11 @@ impl TaurusDb {
                         kind: TransitionKind::Change,
                         status: NORMAL.into(),
                         doc_during: during,
-                        outcome: JobOutcome {
-                            status: NORMAL.into(),
-                            doc: Some(after),
-                            remove: false,
-                        },
+                        outcome: JobOutcome::new(
+                            NORMAL,
+                            Some(after),
+                            FailedOutcome::new(ABNORMAL, Some(i.doc.clone())),
+                        ),
                     })
                 },
             )
@@ -393,11 +434,11 @@ impl TaurusDb {
                         kind: TransitionKind::Change,
                         status: NORMAL.into(),
                         doc_during: during,
-                        outcome: JobOutcome {
-                            status: NORMAL.into(),
-                            doc: Some(i.doc.clone()),
-                            remove: false,
-                        },
+                        outcome: JobOutcome::new(
+                            NORMAL,
+                            Some(i.doc.clone()),
+                            FailedOutcome::new(ABNORMAL, Some(i.doc.clone())),
+                        ),
                     })
                 },
             )

@@ -242,7 +242,7 @@ impl TaurusDb {
 
     fn job_json(&self, job: &Job, instance: &Instance) -> Value {
         let status = match job.state {
-            JobState::Pending => "Pending",
+            JobState::Pending | JobState::Parked => "Pending",
             JobState::Running => "Running",
             JobState::Succeeded => "Completed",
             JobState::Failed => "Failed",
@@ -257,7 +257,11 @@ impl TaurusDb {
             "process": format!("{}%", job.progress(now)),
             "instance": {"id": instance.id, "name": instance.name},
             "entities": {},
-            "fail_reason": if job.state == JobState::Failed { "The job failed." } else { "" },
+            "fail_reason": match (&job.outcome.error, job.state) {
+                (Some(e), JobState::Failed) => format!("{}: {}", e.code, e.message),
+                (None, JobState::Failed) => "The job failed.".to_owned(),
+                _ => String::new(),
+            },
         })
     }
 }

@@ -2,7 +2,7 @@
 //! instance for Terraform's `huaweicloud_taurusdb_instance` (which waits for `BUILD` →
 //! `ACTIVE`, and for a 404 after delete) and for HTAP StarRocks to need a real parent.
 
-use cloudtwin_core::{Instance, JobOutcome, Product, Tag, TransitionKind};
+use cloudtwin_core::{FailedOutcome, Instance, JobOutcome, Product, Tag, TransitionKind};
 use cloudtwin_huawei::{Call, HwError, Reply};
 use cloudtwin_store::InstanceQuery;
 use serde_json::{json, Value};
@@ -12,6 +12,8 @@ use super::{gauss_time, internal, Step, TaurusDb, PARENT_SUFFIX};
 
 pub const BUILD: &str = "BUILD";
 pub const ACTIVE: &str = "ACTIVE";
+/// The SDK's status for a create that failed.
+pub const FAILED: &str = "FAILED";
 
 impl TaurusDb {
     pub(super) async fn create_parent(&self, call: &Call<'_>) -> Result<Reply, HwError> {
@@ -183,11 +185,7 @@ impl TaurusDb {
             kind: TransitionKind::Create,
             status: BUILD.into(),
             doc_during: doc,
-            outcome: JobOutcome {
-                status: ACTIVE.into(),
-                doc: None,
-                remove: false,
-            },
+            outcome: JobOutcome::new(ACTIVE, None, FailedOutcome::new(FAILED, None)),
         };
         let job_id = self.insert(instance, step).await?;
         let mut answer = answer;
@@ -276,7 +274,9 @@ impl TaurusDb {
         }
         let job_id = self
             .change(call, Product::TaurusDb, &id, v::parent_not_found, |i| {
-                if i.status != ACTIVE || i.doc["deleting"].as_bool() == Some(true) {
+                // A failed create can be deleted, as on the cloud.
+                let settled = i.status == ACTIVE || i.status == FAILED;
+                if !settled || i.doc["deleting"].as_bool() == Some(true) {
                     return Err(v::busy());
                 }
                 let mut doc = i.doc.clone();
@@ -287,11 +287,14 @@ impl TaurusDb {
                     kind: TransitionKind::Delete,
                     status: ACTIVE.into(),
                     doc_during: doc,
-                    outcome: JobOutcome {
-                        status: "DELETED".into(),
-                        doc: None,
-                        remove: true,
-                    },
+                    // A failed delete leaves the instance as it was (the SDK has no
+                    // failed value for it), deletable again.
+                    outcome: JobOutcome::new(
+                        "DELETED",
+                        None,
+                        FailedOutcome::new(ACTIVE, Some(i.doc.clone())),
+                    )
+                    .releasing(),
                 })
             })
             .await?;

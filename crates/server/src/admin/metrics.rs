@@ -108,12 +108,7 @@ impl Metrics {
         let mut state = Registry::with_prefix("cloudtwin");
         let jobs = Family::<JobLabels, Gauge>::default();
         // Every state shows, zero included, so a dashboard's series never vanish.
-        for s in [
-            JobState::Pending,
-            JobState::Running,
-            JobState::Succeeded,
-            JobState::Failed,
-        ] {
+        for s in JobState::ALL {
             jobs.get_or_create(&JobLabels { state: s.as_str() }).set(0);
         }
         for (s, n) in &counts.jobs {
