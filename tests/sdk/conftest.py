@@ -46,7 +46,8 @@ class Server:
     def __init__(self, workdir: Path, lifecycle: str = "instant", binary: str = CLOUDTWIN_BIN,
                  extra_args: list[str] | None = None):
         self.binary = binary
-        # More `serve` arguments (e.g. --state-control RULE), kept across restarts.
+        # More `serve` arguments (e.g. --state-control RULE, --store postgres://...),
+        # kept across restarts.
         self.extra_args = list(extra_args or [])
         self.workdir = Path(workdir)
         self.data_dir = self.workdir / "data"
@@ -61,8 +62,6 @@ class Server:
         self.port = None
         self.runs = 0
         self.log_files: list[Path] = []
-        # More `serve` arguments (e.g. `--store postgres://...` for replicas).
-        self.extra_args: list[str] = []
 
     # ---------------------------------------------------------------- process control
     @property
