@@ -143,6 +143,10 @@ impl Engine {
         else {
             return self.finish(job, JobState::Failed, None).await;
         };
+        // A released instance stays released: a late job (an expiry) must not touch it.
+        if instance.deleted && !job.outcome.remove {
+            return self.finish(job, JobState::Failed, None).await;
+        }
         match self.provisioner.advance(&job, &instance).await {
             Ok(()) => self.finish(job, JobState::Succeeded, Some(instance)).await,
             Err(reason) if job.attempts >= MAX_ATTEMPTS => {
