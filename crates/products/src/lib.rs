@@ -2,6 +2,8 @@
 //! into that product's exact response shapes, status strings and error codes.
 
 pub mod alibaba_rules;
+pub mod billing;
+pub mod bss;
 pub mod havenask;
 pub mod iam;
 pub mod location;
@@ -29,6 +31,7 @@ pub struct Context {
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdSource>,
     pub master_key: Arc<MasterKey>,
+    pub billing: Arc<billing::Billing>,
 }
 
 /// A change that puts an instance through a transitional status; its job brings the
@@ -161,6 +164,7 @@ pub fn aliyun_apis(ctx: &Context) -> Vec<Arc<dyn AliyunApi>> {
 pub fn huawei_apis(ctx: &Context) -> Vec<Arc<dyn cloudtwin_huawei::HuaweiApi>> {
     vec![
         Arc::new(iam::Iam::new(ctx.clone())),
+        Arc::new(bss::Bss::new(ctx.clone())),
         Arc::new(rocketmq::RocketMq::new(
             ctx.clone(),
             rocketmq::Catalog::embedded(),

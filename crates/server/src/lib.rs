@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use cloudtwin_aliyun::{Gateway, RawRequest, RawResponse};
+use cloudtwin_core::billing::TimeScale;
 use cloudtwin_core::{Clock, IdSource, Lifecycle, RandomIds, SystemClock};
 use cloudtwin_engine::{Engine, Simulated};
 use cloudtwin_huawei::Gateway as HuaweiGateway;
@@ -32,6 +33,8 @@ pub struct Config {
     pub listen: String,
     pub data_dir: PathBuf,
     pub lifecycle: Lifecycle,
+    /// How much faster than real time subscription terms run out (1 = real time).
+    pub billing_time_scale: TimeScale,
     pub master_key: Option<String>,
     /// The default account's key pair, from the environment.
     pub access_key: Option<(String, String)>,
@@ -178,6 +181,9 @@ pub async fn start_with_store(config: Config, store: Option<&str>) -> Result<Run
         clock: opened.clock.clone(),
         ids: opened.ids.clone(),
         master_key: opened.keyring.master_key.clone(),
+        billing: Arc::new(cloudtwin_products::billing::Billing::embedded(
+            config.billing_time_scale,
+        )),
     };
     let aliyun = Gateway::new(
         cloudtwin_products::aliyun_apis(&ctx),

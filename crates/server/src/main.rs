@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use cloudtwin_core::billing::TimeScale;
 use cloudtwin_core::Lifecycle;
 use cloudtwin_server::{keys::DEFAULT_ACCOUNT, Config};
 
@@ -31,6 +32,10 @@ enum Command {
         /// How long transitions take: instant, realistic, or a delay such as 3s or 500ms.
         #[arg(long, env = "CLOUDTWIN_LIFECYCLE", default_value = "realistic")]
         lifecycle: Lifecycle,
+        /// How much faster than real time prePaid terms run out, for tests: 2592000 makes
+        /// a 30-day month last one second. Only subscription lengths are scaled.
+        #[arg(long, env = "CLOUDTWIN_BILLING_TIME_SCALE", default_value = "1", value_parser = parse_time_scale)]
+        billing_time_scale: TimeScale,
     },
     /// Manages accounts (tenants) and their access keys.
     Accounts {
@@ -101,7 +106,8 @@ async fn main() -> ExitCode {
             listen,
             data,
             lifecycle,
-        } => serve(listen, data, lifecycle).await,
+            billing_time_scale,
+        } => serve(listen, data, lifecycle, billing_time_scale).await,
         Command::Accounts { command } => accounts(command).await,
     };
     match result {
@@ -113,7 +119,20 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn serve(listen: String, data: DataArgs, lifecycle: Lifecycle) -> Result<(), String> {
+fn parse_time_scale(s: &str) -> Result<TimeScale, String> {
+    s.trim()
+        .parse::<f64>()
+        .ok()
+        .and_then(TimeScale::new)
+        .ok_or_else(|| format!("invalid billing time scale {s:?}: expected a number >= 1"))
+}
+
+async fn serve(
+    listen: String,
+    data: DataArgs,
+    lifecycle: Lifecycle,
+    billing_time_scale: TimeScale,
+) -> Result<(), String> {
     let data_dir = data.data_dir;
     let access_key = match (
         env("CLOUDTWIN_ACCESS_KEY_ID"),
@@ -132,6 +151,7 @@ async fn serve(listen: String, data: DataArgs, lifecycle: Lifecycle) -> Result<(
         listen,
         data_dir: data_dir.clone(),
         lifecycle,
+        billing_time_scale,
         master_key: env("CLOUDTWIN_MASTER_KEY"),
         access_key,
     };

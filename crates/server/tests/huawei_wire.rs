@@ -23,6 +23,7 @@ async fn huawei_wire_errors() {
         listen: "127.0.0.1:0".into(),
         data_dir: dir.path().to_path_buf(),
         lifecycle: Lifecycle::Instant,
+        billing_time_scale: Default::default(),
         master_key: None,
         access_key: Some((AK.into(), SK.into())),
     })

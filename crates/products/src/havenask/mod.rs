@@ -15,6 +15,7 @@
 mod catalog;
 mod create;
 mod model;
+pub use model::iso_time;
 mod operations;
 
 use async_trait::async_trait;

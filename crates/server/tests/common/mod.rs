@@ -29,6 +29,7 @@ pub async fn start(lifecycle: Lifecycle) -> TestServer {
         listen: "127.0.0.1:0".into(),
         data_dir: dir.path().to_path_buf(),
         lifecycle,
+        billing_time_scale: Default::default(),
         master_key: None,
         access_key: Some((AK.into(), SK.into())),
     })

@@ -1,0 +1,192 @@
+"""Billing and orders through the official SDKs: StarRocks (alibabacloud-starrocks20221019)
+and Huawei BSS (huaweicloudsdkbss 3.1.219).
+
+What is checked:
+- a prePaid StarRocks create answers an OrderId; AutoPay (default true) provisions at once and
+  the expiry is one calendar month later; AutoPay=false leaves the instance `unpaid` with its order
+  pending (QueryUnpaidOrder; BSS status 6) until BSS PayOrders pays it (status 5), then it runs and
+  the order's resource appears on the `suscriptions` query path;
+- QueryPriceV1 agrees with catalog/prices.json;
+- RenewInstance extends the expiry by the period and returns its order;
+- ModifyChargeType switches prePaid -> postPaid -> prePaid with an order each way;
+- with --billing-time-scale a month lasts about a second: an unrenewed instance turns `disable`
+  (the SDK's "Unavailable"), and RenewInstance brings it back to `running`;
+- BSS unsubscribe removes the instance; auto-renew on/off; an unbuilt BSS operation answers 501.
+"""
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import json
+import time
+from pathlib import Path
+
+import pytest
+from alibabacloud_starrocks20221019 import models as m
+from huaweicloudsdkbss.v2 import BssClient
+from huaweicloudsdkbss.v2 import model as bss
+from huaweicloudsdkcore.auth.credentials import GlobalCredentials
+from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException, ServerResponseException
+
+import sdkhelpers as h
+
+PRICES = json.loads((Path(__file__).resolve().parents[2] / "catalog" / "prices.json").read_text())
+SR_PRICES = PRICES["products"]["starrocks"]["monthly_cents"]
+
+
+def bss_client(server) -> BssClient:
+    creds = GlobalCredentials(server.access_key_id, server.access_key_secret)
+    return BssClient.new_builder().with_credentials(creds).with_endpoints([server.url]).build()
+
+
+def add_months(ms: int, months: int) -> int:
+    t = dt.datetime.fromtimestamp(ms / 1000, tz=dt.timezone.utc)
+    total = t.year * 12 + t.month - 1 + months
+    y, mo = divmod(total, 12)
+    day = min(t.day, calendar.monthrange(y, mo + 1)[1])
+    return int(t.replace(year=y, month=mo + 1, day=day).timestamp() * 1000)
+
+
+def group_monthly_cents(cu=8, nodes=3, spec="standard", size=100, disks=1, level="pl1") -> int:
+    return cu * nodes * SR_PRICES[f"cu.{spec}"] + size * disks * nodes * SR_PRICES[f"storage.{level}"]
+
+
+def test_prepaid_autopay_orders_provisions_and_expires_a_calendar_month_later(client, server):
+    before = int(time.time() * 1000)
+    resp = client.create_instance_v1(h.new_request(auto_renew=False))
+    order_id = resp.body.data.order_id
+    assert order_id and int(order_id) > 0
+    iid = resp.body.data.instance_id
+    h.wait_status(client, iid, "running")
+    inst = h.describe_one(client, iid)
+    assert inst.pay_type == "prePaid"
+    assert add_months(before, 1) - 5_000 <= inst.expire_time <= add_months(int(time.time() * 1000), 1)
+    # The paid order is in the ledger that BSS reads.
+    details = bss_client(server).show_customer_order_details(
+        bss.ShowCustomerOrderDetailsRequest(order_id=str(order_id)))
+    assert details.order_info.status == 5
+    assert details.order_info.order_type == 1
+    # Two default groups (FE, BE), one month.
+    assert details.order_info.official_amount == pytest.approx(2 * group_monthly_cents() / 100)
+
+
+def test_price_query_agrees_with_the_price_table(client):
+    req = m.QueryPriceV1Request(
+        region_id=h.REGION, pay_type="prePaid", pricing_cycle="Month", duration=3, run_mode="shared_data",
+        package_type="official",
+        frontend_node_groups=[m.QueryPriceV1RequestFrontendNodeGroups(
+            cu=16, resident_node_number=3, storage_size=200, storage_performance_level="pl1",
+            disk_number=1, spec_type="standard")],
+        backend_node_groups=[m.QueryPriceV1RequestBackendNodeGroups(
+            cu=32, resident_node_number=4, storage_size=500, storage_performance_level="pl2",
+            disk_number=2, spec_type="ramEnhanced")])
+    data = client.query_price_v1(req).body.data
+    fe = group_monthly_cents(cu=16, size=200)
+    be = group_monthly_cents(cu=32, nodes=4, spec="ramEnhanced", size=500, disks=2, level="pl2")
+    assert data.currency == "CNY"
+    assert data.trade_amount == pytest.approx(3 * (fe + be) / 100)
+    assert data.original_amount == data.trade_amount
+    by_name = {c.component_name: c.trade_amount for c in data.component_prices}
+    assert by_name == {"FE": pytest.approx(3 * fe / 100), "BE": pytest.approx(3 * be / 100)}
+    hourly = client.query_price_v1(m.QueryPriceV1Request(region_id=h.REGION, pay_type="postPaid")).body.data
+    assert hourly.trade_amount == pytest.approx(round(2 * group_monthly_cents() / 730) / 100)
+    h.expect_error(lambda: client.query_price_v1(m.QueryPriceV1Request(
+        region_id=h.REGION, pay_type="prePaid", pricing_cycle="Month", duration=10)),
+        status=400, code="InvalidParams", message_names=["Duration"])
+
+
+def test_unpaid_create_waits_for_payment_through_bss(client, server):
+    resp = client.create_instance_v1(h.new_request(auto_pay=False, auto_renew=False))
+    iid, order_id = resp.body.data.instance_id, str(resp.body.data.order_id)
+    time.sleep(0.3)
+    assert h.current_status(client, iid) == "unpaid", "nothing is provisioned before payment"
+    unpaid = client.query_unpaid_order(m.QueryUnpaidOrderRequest(instance_id=iid, billing_instance_id=iid))
+    assert str(unpaid.body.data) == order_id
+    b = bss_client(server)
+    assert b.show_customer_order_details(bss.ShowCustomerOrderDetailsRequest(order_id=order_id)).order_info.status == 6
+    query = bss.QueryResourcesReq(order_id=order_id, only_main_resource=1)
+    assert b.list_pay_per_use_customer_resources(
+        bss.ListPayPerUseCustomerResourcesRequest(body=query)).total_count == 0
+    b.pay_orders(bss.PayOrdersRequest(body=bss.PayCustomerOrderV3Req(order_id=order_id, use_coupon="NO", use_discount="NO")))
+    assert b.show_customer_order_details(bss.ShowCustomerOrderDetailsRequest(order_id=order_id)).order_info.status == 5
+    assert h.wait_status(client, iid, "running")[0] in ("unpaid", "creating", "running")
+    found = b.list_pay_per_use_customer_resources(bss.ListPayPerUseCustomerResourcesRequest(body=query))
+    assert found.total_count == 1 and found.data[0].resource_id == iid and found.data[0].status == 2
+    assert client.query_unpaid_order(m.QueryUnpaidOrderRequest(instance_id=iid, billing_instance_id=iid)).body.data is None
+    # Paying twice is refused in BSS' envelope.
+    with pytest.raises(ClientRequestException) as e:
+        b.pay_orders(bss.PayOrdersRequest(body=bss.PayCustomerOrderV3Req(order_id=order_id)))
+    assert e.value.status_code == 400 and e.value.error_code == "CBC.0100"
+
+
+def test_renew_extends_the_expiry_and_charge_type_switches_with_orders(client, server):
+    iid = h.create_running(client, auto_renew=False)
+    before = h.describe_one(client, iid).expire_time
+    resp = client.renew_instance(m.RenewInstanceRequest(instance_id=iid, pricing_cycle="Month", duration=2))
+    (renew_order,) = resp.body.data.order_ids
+    assert h.describe_one(client, iid).expire_time == add_months(before, 2)
+    b = bss_client(server)
+    info = b.show_customer_order_details(bss.ShowCustomerOrderDetailsRequest(order_id=renew_order)).order_info
+    assert (info.order_type, info.status) == (2, 5)
+    assert info.official_amount == pytest.approx(2 * 2 * group_monthly_cents() / 100)
+
+    to_post = client.modify_charge_type(m.ModifyChargeTypeRequest(instance_id=iid)).body.data
+    assert to_post and to_post > 0
+    inst = h.describe_one(client, iid)
+    assert (inst.pay_type, inst.expire_time) == ("postPaid", None)
+    h.expect_error(lambda: client.renew_instance(m.RenewInstanceRequest(instance_id=iid, pricing_cycle="Month", duration=1)),
+                   status=400, code="IncorrectInstanceStatus")
+    to_pre = client.modify_charge_type(m.ModifyChargeTypeRequest(
+        instance_id=iid, pricing_cycle="Year", duration=1, auto_renew=False)).body.data
+    inst = h.describe_one(client, iid)
+    assert inst.pay_type == "prePaid" and inst.expire_time > before
+    info = b.show_customer_order_details(bss.ShowCustomerOrderDetailsRequest(order_id=str(to_pre))).order_info
+    assert (info.order_type, info.status) == (1, 5)
+
+
+def test_unsubscribe_removes_the_instance_and_bss_answers_501_for_the_rest(client, server):
+    iid = h.create_running(client, auto_renew=False)
+    b = bss_client(server)
+    resp = b.cancel_resources_subscription(bss.CancelResourcesSubscriptionRequest(
+        body=bss.UnsubscribeResourcesReq(resource_ids=[iid], unsubscribe_type=1)))
+    assert len(resp.order_ids) == 1 and not resp.fail_resource_infos
+    h.wait_status(client, iid, None)
+    # Terraform's wait: the in-use query on the real (misspelt) path comes back empty.
+    left = b.list_pay_per_use_customer_resources(bss.ListPayPerUseCustomerResourcesRequest(
+        body=bss.QueryResourcesReq(resource_ids=[iid], status_list=[2], only_main_resource=1, limit=10, offset=0)))
+    assert left.total_count == 0
+    with pytest.raises(ServerResponseException) as e:
+        b.list_customer_orders(bss.ListCustomerOrdersRequest())
+    assert e.value.status_code == 501
+
+
+def test_auto_renew_on_and_off_through_bss(client, server):
+    iid = h.create_running(client, auto_renew=False)
+    b = bss_client(server)
+    b.auto_renewal_resources(bss.AutoRenewalResourcesRequest(resource_id=iid))
+    res = b.list_pay_per_use_customer_resources(bss.ListPayPerUseCustomerResourcesRequest(
+        body=bss.QueryResourcesReq(resource_ids=[iid])))
+    assert res.data[0].expire_policy == 3
+    b.cancel_auto_renewal_resources(bss.CancelAutoRenewalResourcesRequest(resource_id=iid))
+    res = b.list_pay_per_use_customer_resources(bss.ListPayPerUseCustomerResourcesRequest(
+        body=bss.QueryResourcesReq(resource_ids=[iid])))
+    assert res.data[0].expire_policy == 0
+
+
+def test_an_unrenewed_instance_expires_and_renewal_revives_it(server_factory, monkeypatch):
+    # 2,592,000: a 30-day month lasts one second (at most 1.04 s for 31 days).
+    monkeypatch.setenv("CLOUDTWIN_BILLING_TIME_SCALE", "2592000")
+    srv = server_factory()
+    client = srv.client()
+    iid = h.create(client, auto_renew=False)
+    seen = h.wait_status(client, iid, "disable", timeout=10)
+    assert "running" in seen or seen[0] in ("creating", "running"), seen
+    client.renew_instance(m.RenewInstanceRequest(instance_id=iid, pricing_cycle="Year", duration=1))
+    assert h.current_status(client, iid) == "running"
+    # A year is 12 compressed months: still running a second later.
+    time.sleep(1.2)
+    assert h.current_status(client, iid) == "running"
+    # An auto-renewing instance never lapses.
+    other = h.create_running(client, auto_renew=True)
+    time.sleep(1.5)
+    assert h.current_status(client, other) == "running"
