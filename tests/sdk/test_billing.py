@@ -190,3 +190,58 @@ def test_an_unrenewed_instance_expires_and_renewal_revives_it(server_factory, mo
     other = h.create_running(client, auto_renew=True)
     time.sleep(1.5)
     assert h.current_status(client, other) == "running"
+
+
+# ------------------------------------------------------------------------ Huawei DMS for RocketMQ
+
+import test_rocketmq as rq  # noqa: E402  (the RocketMQ suite's client builder and seed request)
+from huaweicloudsdkrocketmq.v2 import model as rm  # noqa: E402
+
+RMQ_PRICES = PRICES["products"]["rocketmq"]["monthly_cents"]
+
+
+def rmq_prepaid(client, auto_pay: bool, auto_renew=False, period=("month", 1)):
+    fields = rq.seed_fields(name=f"prepaid-{time.time_ns()}")
+    fields["bss_param"] = rm.BssParam(charging_mode="prePaid", period_type=period[0], period_num=period[1],
+                                      is_auto_pay=auto_pay, is_auto_renew=auto_renew)
+    resp = client.create_instance_by_engine(rm.CreateInstanceByEngineRequest(
+        engine="reliability", body=rm.CreateInstanceByEngineReq(**fields)))
+    return resp.instance_id, json.loads(resp.raw_content)["order_id"]
+
+
+def test_rocketmq_prepaid_from_order_to_running(server):
+    client, b = rq.rmq(server), bss_client(server)
+    iid, order_id = rmq_prepaid(client, auto_pay=False)
+    # Invisible until paid, exactly as Terraform polls for it.
+    rq.refused(lambda: rq.show(client, iid), 404, "DMS.00404022")
+    assert iid not in [i.instance_id for i in client.list_instances(rm.ListInstancesRequest()).instances]
+    info = b.show_customer_order_details(bss.ShowCustomerOrderDetailsRequest(order_id=order_id)).order_info
+    assert info.status == 6
+    # The seed's flavor (c6.4u8g.cluster, 1 broker) and 600 GB of ultra storage, one month.
+    assert info.official_amount == pytest.approx(
+        (RMQ_PRICES["flavor.c6.4u8g.cluster"] + 600 * RMQ_PRICES["storage.dms.physical.storage.ultra.v2"]) / 100)
+    b.pay_orders(bss.PayOrdersRequest(body=bss.PayCustomerOrderV3Req(order_id=order_id, use_coupon="NO", use_discount="NO")))
+    assert b.show_customer_order_details(bss.ShowCustomerOrderDetailsRequest(order_id=order_id)).order_info.status == 5
+    rq.wait_status(client, iid, "RUNNING")
+    assert json.loads(rq.show(client, iid).raw_content)["order_id"] == order_id
+    found = b.list_pay_per_use_customer_resources(bss.ListPayPerUseCustomerResourcesRequest(
+        body=bss.QueryResourcesReq(order_id=order_id, only_main_resource=1)))
+    assert [r.resource_id for r in found.data] == [iid]
+    # Unsubscribe (type 1, as Terraform deletes prePaid) until the in-use query is empty and show is 404.
+    b.cancel_resources_subscription(bss.CancelResourcesSubscriptionRequest(
+        body=bss.UnsubscribeResourcesReq(resource_ids=[iid], unsubscribe_type=1)))
+    rq.wait_gone(client, iid)
+    left = b.list_pay_per_use_customer_resources(bss.ListPayPerUseCustomerResourcesRequest(
+        body=bss.QueryResourcesReq(resource_ids=[iid], status_list=[2], only_main_resource=1)))
+    assert left.total_count == 0
+
+
+def test_rocketmq_autopaid_prepaid_runs_and_freezes_when_it_expires(server_factory, monkeypatch):
+    monkeypatch.setenv("CLOUDTWIN_BILLING_TIME_SCALE", "2592000")
+    srv = server_factory()
+    client = rq.rmq(srv)
+    iid, _ = rmq_prepaid(client, auto_pay=True)
+    rq.wait_status(client, iid, "FROZEN", timeout=10)
+    res = bss_client(srv).list_pay_per_use_customer_resources(bss.ListPayPerUseCustomerResourcesRequest(
+        body=bss.QueryResourcesReq(resource_ids=[iid])))
+    assert res.data[0].status == 5, "expired"
