@@ -245,3 +245,46 @@ def test_rocketmq_autopaid_prepaid_runs_and_freezes_when_it_expires(server_facto
     res = bss_client(srv).list_pay_per_use_customer_resources(bss.ListPayPerUseCustomerResourcesRequest(
         body=bss.QueryResourcesReq(resource_ids=[iid])))
     assert res.data[0].status == 5, "expired"
+
+
+# ------------------------------------------------------------------------ Huawei TaurusDB HTAP StarRocks
+
+import test_taurusdb as td  # noqa: E402
+from huaweicloudsdkgaussdb.v3 import model as gm  # noqa: E402
+
+HTAP_PRICES = PRICES["products"]["htap-starrocks"]["monthly_cents"]
+
+
+def test_htap_prepaid_is_paid_through_bss_as_terraform_does(server):
+    c, b = td.gauss(server), bss_client(server)
+    pid = td.make_parent(c)
+    resp = c.create_starrocks_instance(gm.CreateStarrocksInstanceRequest(instance_id=pid, body=td.sr_body(
+        pay_info=gm.StarRocksCreateRequestPayInfo(pay_model="1", period="2", period_type="2", is_auto_renew="0"))))
+    sr_id = resp.instance.id
+    order_id = resp.instance.pay_info.order_id
+    assert order_id and resp.instance.pay_info.pay_model == "1"
+    info = b.show_customer_order_details(bss.ShowCustomerOrderDetailsRequest(order_id=order_id)).order_info
+    assert info.status == 6
+    monthly = (HTAP_PRICES[f"flavor.{td.FE_FLAVOR}"] + HTAP_PRICES[f"flavor.{td.BE_FLAVOR}"]
+               + 2 * 50 * HTAP_PRICES["storage.SSD"])
+    assert info.official_amount == pytest.approx(2 * monthly / 100)
+    time.sleep(0.3)
+    assert td.show_sr(c, pid, sr_id).status == "pending", "not provisioned before payment"
+    # Terraform: pay, wait for status 5, wait for the order's resource, then for "normal".
+    b.pay_orders(bss.PayOrdersRequest(body=bss.PayCustomerOrderV3Req(order_id=order_id, use_coupon="NO", use_discount="NO")))
+    assert b.show_customer_order_details(bss.ShowCustomerOrderDetailsRequest(order_id=order_id)).order_info.status == 5
+    res = b.list_pay_per_use_customer_resources(bss.ListPayPerUseCustomerResourcesRequest(
+        body=bss.QueryResourcesReq(order_id=order_id, only_main_resource=1)))
+    assert res.total_count >= 1 and res.data[0].resource_id == sr_id
+    td.wait_job(c, resp.job_id)
+    shown = td.show_sr(c, pid, sr_id)
+    assert shown.status == "normal" and shown.pay_model == "1"
+    b.cancel_resources_subscription(bss.CancelResourcesSubscriptionRequest(
+        body=bss.UnsubscribeResourcesReq(resource_ids=[sr_id], unsubscribe_type=1)))
+    deadline = time.monotonic() + 10
+    while b.list_pay_per_use_customer_resources(bss.ListPayPerUseCustomerResourcesRequest(
+            body=bss.QueryResourcesReq(resource_ids=[sr_id], status_list=[2]))).total_count:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    with pytest.raises(ClientRequestException):
+        td.show_sr(c, pid, sr_id)

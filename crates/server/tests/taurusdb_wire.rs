@@ -202,7 +202,12 @@ async fn taurusdb_wire_errors() {
             ),
             (
                 "sr_pay_model",
-                with("pay_info", json!({"pay_model": "1"})),
+                with("pay_info", json!({"pay_model": "2"})),
+                "DBS.200001",
+            ),
+            (
+                "sr_pay_period_type",
+                with("pay_info", json!({"pay_model": "1", "period": "1"})),
                 "DBS.200001",
             ),
         ];
