@@ -288,3 +288,34 @@ def test_htap_prepaid_is_paid_through_bss_as_terraform_does(server):
         time.sleep(0.1)
     with pytest.raises(ClientRequestException):
         td.show_sr(c, pid, sr_id)
+
+
+# ------------------------------------------------------------------------ Alibaba OpenSearch Havenask
+
+import test_havenask as hv  # noqa: E402
+
+
+def iso_ms(s: str) -> int:
+    return int(dt.datetime.strptime(s, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc).timestamp() * 1000)
+
+
+def test_havenask_order_sets_the_expiry_and_a_lapsed_term_locks(server_factory, monkeypatch):
+    srv = server_factory()
+    c = hv.ha_client(srv)
+    before = int(time.time() * 1000) // 1000 * 1000
+    iid = hv.create(c, order=hv.order(auto_renew=False, duration=3, pricing_cycle="Month"))
+    r = hv.get(c, iid)
+    assert add_months(before, 3) <= iso_ms(r.expired_time) <= add_months(int(time.time() * 1000), 3)
+    assert r.lock_mode == "Unlock"
+    year = hv.get(c, hv.create(c, order=hv.order(auto_renew=False, duration=1, pricing_cycle="Year")))
+    assert add_months(before, 12) <= iso_ms(year.expired_time) <= add_months(int(time.time() * 1000), 12)
+
+    monkeypatch.setenv("CLOUDTWIN_BILLING_TIME_SCALE", "2592000")
+    fast = server_factory()
+    fc = hv.ha_client(fast)
+    lapsing = hv.create(fc, order=hv.order(auto_renew=False, duration=1, pricing_cycle="Month"))
+    renewing = hv.create(fc, order=hv.order(auto_renew=True, duration=1, pricing_cycle="Month"))
+    time.sleep(1.5)
+    assert hv.get(fc, lapsing).lock_mode == "LockByExpiration"
+    kept = hv.get(fc, renewing)
+    assert kept.lock_mode == "Unlock" and iso_ms(kept.expired_time) > int(time.time() * 1000) - 1000

@@ -28,8 +28,10 @@ pub use catalog::Catalog;
 use create::{CreateRequest, TagSpec, UpdateRequest};
 use model::{instance_view, list_view, update_view, Doc};
 
+use crate::billing;
 use crate::params::{self, text, Page};
 use crate::{Context, Errors, Transition};
+use cloudtwin_core::billing::{OrderKind, Subscription};
 
 pub const VERSION: &str = "2021-10-25";
 /// Where the default region comes from when the Host header names none.
@@ -173,18 +175,39 @@ impl Havenask {
         let region = self.region(call)?;
         let caller: &Caller = call.caller;
         let now = self.ctx.clock.now_ms();
-        let days = match valid.pricing_cycle.as_str() {
-            "Year" => 365,
-            _ => 30,
-        };
-        let expire_ms = now + valid.duration * days * 86_400_000;
-        let doc = Doc::new(
+        let period =
+            billing::period(Some(&valid.pricing_cycle), Some(valid.duration)).ok_or_else(|| {
+                invalid(format!(
+                    "order.pricingCycle {:?} is not a period",
+                    valid.pricing_cycle
+                ))
+            })?;
+        let subscription =
+            Subscription::start(period, now, valid.auto_renew, self.ctx.billing.scale);
+        let mut doc = Doc::new(
             &self.catalog,
             valid.charge_type,
             valid.components,
             (valid.pricing_cycle, valid.duration, valid.auto_renew),
-            expire_ms,
+            subscription.end_ms,
         );
+        doc.subscription = Some(subscription);
+        let items = [
+            (
+                "vcpu".to_string(),
+                doc.qrs.cpu * doc.qrs.node_count + doc.search.cpu * doc.search.node_count,
+            ),
+            (
+                "disk.gb".to_string(),
+                doc.search.disk * doc.search.node_count,
+            ),
+        ];
+        let monthly = self
+            .ctx
+            .billing
+            .table(Product::Havenask)
+            .monthly_total(&items)
+            .map_err(|e| invalid(e.to_string()))?;
         let instance_id = format!("ha-cn-{}", self.ctx.ids.hex(11));
         let instance = Instance {
             id: instance_id.clone(),
@@ -212,11 +235,20 @@ impl Havenask {
                 remove: false,
             },
         );
+        // PREPAY only (the page): the order is paid at once, as the console's auto-pay does.
+        let order = self.ctx.order(
+            &instance,
+            OrderKind::New,
+            period.price_cents(monthly),
+            Some(period),
+            true,
+        );
         self.ctx
             .store
             .commit(vec![
                 Mutation::InsertInstance(instance),
                 Mutation::PutJob(job),
+                Mutation::PutOrder(order),
             ])
             .await
             .map_err(store_error)?;
@@ -227,6 +259,7 @@ impl Havenask {
     async fn get(&self, call: &Call<'_>) -> Result<Value, AliError> {
         let id = Self::instance_id(call)?;
         let (instance, doc) = self.load(call, id).await?;
+        let doc = doc.at(self.ctx.clock.now_ms(), self.ctx.billing.scale);
         Ok(instance_view(&instance, &doc, &self.catalog))
     }
 
@@ -270,6 +303,7 @@ impl Havenask {
                 && edition.is_none_or(|e| e == doc.edition)
                 && description.is_none_or(|d| instance.name.contains(d));
             if keep {
+                let doc = doc.at(self.ctx.clock.now_ms(), self.ctx.billing.scale);
                 matching.push((instance, doc));
             }
         }
@@ -338,6 +372,7 @@ impl Havenask {
             )
             .await?;
         let (instance, doc) = self.load(call, id).await?;
+        let doc = doc.at(self.ctx.clock.now_ms(), self.ctx.billing.scale);
         Ok(update_view(&instance, &doc, &self.catalog))
     }
 
