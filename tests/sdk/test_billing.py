@@ -319,3 +319,21 @@ def test_havenask_order_sets_the_expiry_and_a_lapsed_term_locks(server_factory, 
     assert hv.get(fc, lapsing).lock_mode == "LockByExpiration"
     kept = hv.get(fc, renewing)
     assert kept.lock_mode == "Unlock" and iso_ms(kept.expired_time) > int(time.time() * 1000) - 1000
+
+
+def test_early_renewal_moves_the_expiry_and_a_restart_keeps_it(server_factory, monkeypatch):
+    monkeypatch.setenv("CLOUDTWIN_BILLING_TIME_SCALE", "2592000")
+    srv = server_factory()
+    client = srv.client()
+    started = time.monotonic()
+    iid = h.create_running(client, auto_renew=False, duration=1)
+    client.renew_instance(m.RenewInstanceRequest(instance_id=iid, pricing_cycle="Month", duration=2))
+    # The first month (about 1 s) has passed: the renewal moved the due time.
+    time.sleep(max(0.0, started + 1.6 - time.monotonic()))
+    assert h.current_status(client, iid) == "running"
+    # Stopped across the new end: the durable expiry job still runs after the restart.
+    srv.stop()
+    time.sleep(max(0.0, started + 3.6 - time.monotonic()))
+    srv.start()
+    client = srv.client()
+    h.wait_status(client, iid, "disable", timeout=5)

@@ -327,6 +327,56 @@ mod tests {
         }
     }
 
+    /// Every flavor, spec and storage a create accepts has a list price, so no valid
+    /// prePaid create can fail on an unpriced item.
+    #[test]
+    fn every_sellable_item_of_the_catalogs_is_priced() {
+        let b = Billing::embedded(TimeScale::REAL);
+        let priced = |p: Product, item: String| {
+            assert!(
+                b.table(p).monthly_cents.contains_key(&item),
+                "{p:?} has no price for {item}"
+            );
+        };
+        let json = |text: &str| serde_json::from_str::<Value>(text).unwrap();
+        let sr = json(include_str!("../../../catalog/starrocks.json"));
+        for spec in sr["specTypes"].as_array().unwrap() {
+            priced(Product::StarRocks, format!("cu.{}", spec.as_str().unwrap()));
+        }
+        for level in sr["performanceLevels"].as_array().unwrap() {
+            priced(
+                Product::StarRocks,
+                format!("storage.{}", level.as_str().unwrap()),
+            );
+        }
+        let rmq = json(include_str!("../../../catalog/rocketmq-catalog.json"));
+        for flavor in rmq["products"].as_array().unwrap() {
+            priced(
+                Product::RocketMq,
+                format!("flavor.{}", flavor["product_id"].as_str().unwrap()),
+            );
+        }
+        for code in rmq["storage_spec_codes"].as_array().unwrap() {
+            priced(
+                Product::RocketMq,
+                format!("storage.{}", code.as_str().unwrap()),
+            );
+        }
+        let htap = json(include_str!("../../../catalog/taurusdb-htap.json"));
+        for flavor in htap["flavors"].as_array().unwrap() {
+            priced(
+                Product::HtapStarRocks,
+                format!("flavor.{}", flavor["id"].as_str().unwrap()),
+            );
+        }
+        for storage in htap["storage_types"].as_array().unwrap() {
+            priced(
+                Product::HtapStarRocks,
+                format!("storage.{}", storage["name"].as_str().unwrap()),
+            );
+        }
+    }
+
     #[test]
     fn the_subscription_key_round_trips() {
         let mut doc = serde_json::json!({"a": 1});
