@@ -300,7 +300,7 @@ impl TaurusDb {
             .billing
             .table(Product::HtapStarRocks)
             .monthly_total(&items)
-            .map_err(|e| param(&e.to_string()))
+            .map_err(param)
     }
 
     /// The HTAP instance `sr_id` under the TaurusDB instance `parent_id`; anything else
@@ -703,11 +703,7 @@ fn prepaid(pay: &Map<String, Value>) -> Result<Option<(Period, bool)>, HwError> 
     let count = v::opt_str(pay, "period", "pay_info.period")?
         .and_then(|p| p.parse::<i64>().ok())
         .filter(|n| (1..=max).contains(n))
-        .ok_or_else(|| {
-            param(&format!(
-                "pay_info.period: 1 to {max} for this period_type."
-            ))
-        })?;
+        .ok_or_else(|| param(format!("pay_info.period: 1 to {max} for this period_type.")))?;
     let auto_renew = match v::opt_str(pay, "is_auto_renew", "pay_info.is_auto_renew")? {
         None | Some("0") | Some("false") => false,
         Some("1") | Some("true") => true,
