@@ -337,3 +337,26 @@ def test_early_renewal_moves_the_expiry_and_a_restart_keeps_it(server_factory, m
     srv.start()
     client = srv.client()
     h.wait_status(client, iid, "disable", timeout=5)
+
+
+def test_a_prepaid_scale_up_writes_a_change_order_for_the_rest_of_the_term(client, server):
+    iid = h.create_running(client, auto_renew=False)
+    inst = h.describe_one(client, iid)
+    be = h.be_group(client, iid)
+    order_id = client.modify_cu(m.ModifyCuRequest(instance_id=iid, node_group_id=be.node_group_id, target=16)).body.data
+    assert order_id > 0
+    info = bss_client(server).show_customer_order_details(
+        bss.ShowCustomerOrderDetailsRequest(order_id=str(order_id))).order_info
+    assert (info.order_type, info.status) == (3, 5)
+    # 8 more CU on 3 nodes, for the hours left in the term.
+    hours_left = (inst.expire_time - time.time() * 1000) / 3_600_000
+    expected = 8 * 3 * SR_PRICES["cu.standard"] * hours_left / 730 / 100
+    assert info.official_amount == pytest.approx(expected, rel=0.01)
+    h.wait_status(client, iid, "running")
+    # Scaling back down refunds nothing; a postPaid change has no order.
+    down = client.modify_cu(m.ModifyCuRequest(instance_id=iid, node_group_id=be.node_group_id, target=8)).body.data
+    assert bss_client(server).show_customer_order_details(
+        bss.ShowCustomerOrderDetailsRequest(order_id=str(down))).order_info.official_amount == 0
+    post = h.create_running(client, pay_type="postPaid", pricing_cycle=None, duration=None)
+    g = h.be_group(client, post)
+    assert client.modify_cu(m.ModifyCuRequest(instance_id=post, node_group_id=g.node_group_id, target=16)).body.data == 0

@@ -80,13 +80,29 @@ impl Context {
         errors: &Errors<E>,
         mut change: impl FnMut(&mut Instance) -> Result<(T, Option<Transition>), E>,
     ) -> Result<T, E> {
+        self.mutate_with(account_id, product, id, errors, |instance| {
+            change(instance).map(|(answer, transition)| (answer, transition, Vec::new()))
+        })
+        .await
+    }
+
+    /// [`Context::mutate`] whose change may also write other rows in the same commit
+    /// (the order that pays for it).
+    pub async fn mutate_with<T, E>(
+        &self,
+        account_id: &str,
+        product: Product,
+        id: &str,
+        errors: &Errors<E>,
+        mut change: impl FnMut(&mut Instance) -> Result<(T, Option<Transition>, Vec<Mutation>), E>,
+    ) -> Result<T, E> {
         for _ in 0..WRITE_RETRIES {
             let mut instance = self
                 .live_instance(account_id, product, id)
                 .await
                 .map_err(errors.store)?
                 .ok_or_else(|| (errors.not_found)(id))?;
-            let (answer, transition) = change(&mut instance)?;
+            let (answer, transition, extra) = change(&mut instance)?;
             instance.updated_ms = self.clock.now_ms();
             let job = transition.map(|t| {
                 instance.status = t.status;
@@ -97,6 +113,7 @@ impl Context {
             });
             let mut batch = vec![Mutation::UpdateInstance(instance)];
             batch.extend(job.map(Mutation::PutJob));
+            batch.extend(extra);
             match self.store.commit(batch).await {
                 Ok(()) => {
                     self.engine.notify();

@@ -109,18 +109,6 @@ impl StarRocks {
         format!("{prefix}{}", self.ctx.ids.hex(16))
     }
 
-    fn order_id(&self, pay_type: &str) -> i64 {
-        if pay_type == "prePaid" {
-            self.ctx
-                .ids
-                .digits(15)
-                .parse()
-                .expect("15 digits fit in i64")
-        } else {
-            0
-        }
-    }
-
     /// A live instance of the caller's, with its document.
     async fn load(&self, caller: &Caller, id: &str) -> Result<(Instance, Doc), AliError> {
         let instance = self
@@ -156,6 +144,62 @@ impl StarRocks {
                 },
             )
             .await
+    }
+
+    /// [`Context::mutate_with`] with StarRocks' errors and its document decoded.
+    async fn mutate_billed<T>(
+        &self,
+        caller: &Caller,
+        id: &str,
+        mut change: impl FnMut(
+            &mut Instance,
+            &Doc,
+        ) -> Result<(T, Option<Transition>, Vec<Mutation>), AliError>,
+    ) -> Result<T, AliError> {
+        let errors = Errors {
+            not_found,
+            store: store_error,
+        };
+        self.ctx
+            .mutate_with(
+                &caller.account_id,
+                Product::StarRocks,
+                id,
+                &errors,
+                |instance| {
+                    let doc = Doc::from_instance(instance).map_err(AliError::internal)?;
+                    change(instance, &doc)
+                },
+            )
+            .await
+    }
+
+    /// The order a prePaid configuration change writes: the monthly difference for the
+    /// rest of the term (a downgrade refunds nothing). postPaid changes have none (0).
+    fn change_order(
+        &self,
+        instance: &Instance,
+        before: &Doc,
+        after: &Doc,
+    ) -> Result<(i64, Vec<Mutation>), AliError> {
+        let Some(subscription) = before.subscription.filter(|_| before.pay_type == "prePaid")
+        else {
+            return Ok((0, Vec::new()));
+        };
+        let extra = (self.instance_monthly(after)? - self.instance_monthly(before)?).max(0);
+        let now = self.ctx.clock.now_ms();
+        // The term is compressed by the time scale; the price is of the real time it covers.
+        let remaining_hours = (subscription.end_ms - now).max(0) as f64
+            * self.ctx.billing.scale.factor()
+            / 3_600_000.0;
+        let amount = (extra as f64 * remaining_hours
+            / cloudtwin_core::billing::HOURS_PER_MONTH as f64)
+            .round() as i64;
+        let order = self
+            .ctx
+            .order(instance, OrderKind::Change, amount, None, true);
+        let id = order.id.parse().map_err(AliError::internal)?;
+        Ok((id, vec![Mutation::PutOrder(order)]))
     }
 
     async fn create(&self, call: &Call<'_>) -> Result<Value, AliError> {
@@ -254,7 +298,6 @@ impl StarRocks {
             kms_key_id: valid.kms_key_id,
             oss_accessing_role_name: valid.oss_accessing_role_name,
             enable_multi_az: valid.enable_multi_az,
-            order_id: 0,
             admin_password: self.ctx.seal(&valid.admin_password),
             subscription,
             node_groups,
@@ -457,7 +500,7 @@ impl StarRocks {
         let group_id = required(input, "NodeGroupId")?;
         let target = int(input, "Target")?.ok_or_else(|| AliError::missing("Target"))?;
         let catalog = &self.catalog;
-        let order_id = self.mutate(call.caller, id, |instance, doc| {
+        let order_id = self.mutate_billed(call.caller, id, |instance, doc| {
             if instance.status != "running" {
                 return Err(wrong_status(&instance.status, action));
             }
@@ -517,7 +560,8 @@ impl StarRocks {
                     remove: false,
                 },
             };
-            Ok((self.order_id(&doc.pay_type), Some(transition)))
+            let (order_id, order) = self.change_order(instance, doc, &after)?;
+            Ok((order_id, Some(transition), order))
         })
         .await?;
         Ok(json!(order_id))

@@ -24,7 +24,6 @@ pub struct Doc {
     pub kms_key_id: Option<String>,
     pub oss_accessing_role_name: Option<String>,
     pub enable_multi_az: bool,
-    pub order_id: i64,
     /// The administrator password, sealed under the master key (hex); never on the wire.
     pub admin_password: String,
     /// The prePaid term; `None` for postPaid.
