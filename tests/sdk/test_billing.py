@@ -360,3 +360,33 @@ def test_a_prepaid_scale_up_writes_a_change_order_for_the_rest_of_the_term(clien
     post = h.create_running(client, pay_type="postPaid", pricing_cycle=None, duration=None)
     g = h.be_group(client, post)
     assert client.modify_cu(m.ModifyCuRequest(instance_id=post, node_group_id=g.node_group_id, target=16)).body.data == 0
+
+
+def test_rocketmq_renewal_through_bss_paid_now_or_when_the_order_is_paid(server):
+    client, b = rq.rmq(server), bss_client(server)
+    iid, _ = rmq_prepaid(client, auto_pay=True)
+    rq.wait_status(client, iid, "RUNNING")
+
+    def expiry() -> int:
+        res = b.list_pay_per_use_customer_resources(bss.ListPayPerUseCustomerResourcesRequest(
+            body=bss.QueryResourcesReq(resource_ids=[iid])))
+        return iso_ms(res.data[0].expire_time)
+
+    first = expiry()
+    paid = b.renewal_resources(bss.RenewalResourcesRequest(body=bss.RenewalResourcesReq(
+        resource_ids=[iid], period_type=2, period_num=2, is_auto_pay=1)))
+    assert len(paid.order_ids) == 1 and not paid.fail_resource_infos
+    assert expiry() == add_months(first, 2)
+    info = b.show_customer_order_details(bss.ShowCustomerOrderDetailsRequest(order_id=paid.order_ids[0])).order_info
+    assert (info.order_type, info.status) == (2, 5)
+    assert info.official_amount == pytest.approx(
+        2 * (RMQ_PRICES["flavor.c6.4u8g.cluster"] + 600 * RMQ_PRICES["storage.dms.physical.storage.ultra.v2"]) / 100)
+    unpaid = b.renewal_resources(bss.RenewalResourcesRequest(body=bss.RenewalResourcesReq(
+        resource_ids=[iid], period_type=3, period_num=1)))
+    assert expiry() == add_months(first, 2), "an unpaid renewal adds nothing yet"
+    b.pay_orders(bss.PayOrdersRequest(body=bss.PayCustomerOrderV3Req(order_id=unpaid.order_ids[0])))
+    assert expiry() == add_months(first, 14)
+    with pytest.raises(ClientRequestException) as e:
+        b.renewal_resources(bss.RenewalResourcesRequest(body=bss.RenewalResourcesReq(
+            resource_ids=[iid], period_type=2, period_num=12, is_auto_pay=1)))
+    assert e.value.error_code == "CBC.0100"

@@ -131,11 +131,46 @@ pub enum BillingError {
     NotSubscribed(String),
     #[error("resource {0} is {1}; wait until the operation under way ends")]
     Busy(String, String),
+    #[error("{0}")]
+    Unpriced(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
+/// The billed items of an instance as configured now, in its product's own terms.
+pub fn billed_items(instance: &Instance) -> Result<Vec<(String, i64)>, String> {
+    match instance.product {
+        Product::StarRocks => crate::starrocks::billed_items(&instance.doc),
+        Product::Havenask => crate::havenask::billed_items(&instance.doc),
+        Product::RocketMq => crate::rocketmq::billed_items(&instance.doc),
+        Product::HtapStarRocks => Ok(crate::taurusdb::billed_items(&instance.doc)),
+        other => Err(format!("{} has no price table", other.as_str())),
+    }
+}
+
 impl Context {
+    /// The monthly list price of `items` of a product, from `catalog/prices.json`.
+    pub fn monthly_cents(
+        &self,
+        product: Product,
+        items: &[(String, i64)],
+    ) -> Result<i64, BillingError> {
+        self.billing
+            .prices
+            .table(product)
+            .ok_or_else(|| {
+                BillingError::Unpriced(format!("{} has no price table", product.as_str()))
+            })?
+            .monthly_total(items)
+            .map_err(|e| BillingError::Unpriced(e.to_string()))
+    }
+
+    /// The monthly list price of an instance as it is configured now.
+    pub fn instance_monthly_cents(&self, instance: &Instance) -> Result<i64, BillingError> {
+        let items = billed_items(instance).map_err(BillingError::Unpriced)?;
+        self.monthly_cents(instance.product, &items)
+    }
+
     /// A new order id in the cloud's own shape: digits for Alibaba, `CS…` for Huawei.
     pub fn new_order_id(&self, product: Product) -> String {
         match product {
@@ -232,29 +267,17 @@ impl Context {
             }
             let mut batch = Vec::new();
             if let Some(mut instance) = self.store.instance(account_id, &order.instance_id).await? {
-                let subscription = subscription_of(&instance.doc)
-                    .map(|s| Subscription::start(s.period, now, s.auto_renew, self.billing.scale));
-                set_subscription(&mut instance.doc, subscription.as_ref());
-                if let Some(job_id) = &order.job_id {
-                    let jobs = self.store.instance_jobs(account_id, &instance.id).await?;
-                    if let Some(mut job) = jobs.into_iter().find(|j| &j.id == job_id) {
-                        job.created_ms = now;
-                        job.due_ms = now + self.engine.lifecycle().delay_ms(TransitionKind::Create);
-                        if let Some(doc) = job.outcome.doc.as_mut() {
-                            set_subscription(doc, subscription.as_ref());
-                        }
-                        batch.push(Mutation::PutJob(job));
+                if order.kind == OrderKind::Renew {
+                    // A renewal paid later adds its period when it is paid.
+                    let extended = order
+                        .period
+                        .and_then(|p| self.extend(&mut instance, p, now));
+                    if let Some(s) = extended.filter(|_| !instance.deleted) {
+                        batch.push(Mutation::PutJob(self.expiry_job(&instance, Some(&s))));
                     }
+                } else {
+                    self.deliver(&mut instance, &order, now, &mut batch).await?;
                 }
-                if let Some(status) = &order.status_on_pay {
-                    instance.status = status.clone();
-                }
-                if !instance.deleted {
-                    batch.push(Mutation::PutJob(
-                        self.expiry_job(&instance, subscription.as_ref()),
-                    ));
-                }
-                instance.updated_ms = now;
                 batch.insert(0, Mutation::UpdateInstance(instance));
             }
             batch.push(Mutation::PutOrder(order.clone()));
@@ -270,16 +293,72 @@ impl Context {
         Err(StoreError::Conflict(format!("order {order_id} kept changing")).into())
     }
 
-    /// Adds `period` to a subscribed instance's term with a paid renewal order; an expired
-    /// instance comes back to its steady status. Returns the order.
+    /// A paid new order delivers its instance: the term restarts from now, the parked job
+    /// is due after the lifecycle's delay, and the instance shows the order's status.
+    async fn deliver(
+        &self,
+        instance: &mut Instance,
+        order: &Order,
+        now: i64,
+        batch: &mut Vec<Mutation>,
+    ) -> Result<(), BillingError> {
+        let subscription = subscription_of(&instance.doc)
+            .map(|s| Subscription::start(s.period, now, s.auto_renew, self.billing.scale));
+        set_subscription(&mut instance.doc, subscription.as_ref());
+        if let Some(job_id) = &order.job_id {
+            let jobs = self
+                .store
+                .instance_jobs(&instance.account_id, &instance.id)
+                .await?;
+            if let Some(mut job) = jobs.into_iter().find(|j| &j.id == job_id) {
+                job.created_ms = now;
+                job.due_ms = now + self.engine.lifecycle().delay_ms(TransitionKind::Create);
+                if let Some(doc) = job.outcome.doc.as_mut() {
+                    set_subscription(doc, subscription.as_ref());
+                }
+                batch.push(Mutation::PutJob(job));
+            }
+        }
+        if let Some(status) = &order.status_on_pay {
+            instance.status = status.clone();
+        }
+        if !instance.deleted {
+            batch.push(Mutation::PutJob(
+                self.expiry_job(instance, subscription.as_ref()),
+            ));
+        }
+        instance.updated_ms = now;
+        Ok(())
+    }
+
+    /// Adds `period` after the term's end (from now if it lapsed: the frozen time is not
+    /// billed); an expired instance comes back to its steady status.
+    fn extend(&self, instance: &mut Instance, period: Period, now: i64) -> Option<Subscription> {
+        let mut s = subscription_of(&instance.doc)?;
+        if s.end_ms < now {
+            s.end_ms = now;
+        }
+        s.renew(period, self.billing.scale);
+        set_subscription(&mut instance.doc, Some(&s));
+        let t = terms(instance.product);
+        if instance.status == t.expired {
+            instance.status = t.steady.into();
+        }
+        instance.updated_ms = now;
+        Some(s)
+    }
+
+    /// A renewal order for `period` at the instance's current list price. Paid, it extends
+    /// the term now; unpaid, it extends the term when it is paid. Returns the order.
     pub async fn renew(
         &self,
         instance: &mut Instance,
         period: Period,
-        amount_cents: i64,
+        paid: bool,
     ) -> Result<Order, BillingError> {
-        let mut subscription = subscription_of(&instance.doc)
-            .ok_or_else(|| BillingError::NotSubscribed(instance.id.clone()))?;
+        if subscription_of(&instance.doc).is_none() {
+            return Err(BillingError::NotSubscribed(instance.id.clone()));
+        }
         let t = terms(instance.product);
         if instance.status != t.steady && instance.status != t.expired {
             return Err(BillingError::Busy(
@@ -287,24 +366,16 @@ impl Context {
                 instance.status.clone(),
             ));
         }
-        let now = self.clock.now_ms();
-        if subscription.end_ms < now {
-            // A lapsed term restarts from now: the time it was frozen is not billed.
-            subscription.end_ms = now;
+        let amount = period.price_cents(self.instance_monthly_cents(instance)?);
+        let order = self.order(instance, OrderKind::Renew, amount, Some(period), paid);
+        let mut batch = vec![Mutation::PutOrder(order.clone())];
+        if paid {
+            let now = self.clock.now_ms();
+            let s = self.extend(instance, period, now).expect("checked above");
+            batch.push(Mutation::UpdateInstance(instance.clone()));
+            batch.push(Mutation::PutJob(self.expiry_job(instance, Some(&s))));
         }
-        subscription.renew(period, self.billing.scale);
-        set_subscription(&mut instance.doc, Some(&subscription));
-        instance.status = t.steady.into();
-        instance.updated_ms = now;
-        let order = self.order(instance, OrderKind::Renew, amount_cents, Some(period), true);
-        let expiry = self.expiry_job(instance, Some(&subscription));
-        self.store
-            .commit(vec![
-                Mutation::UpdateInstance(instance.clone()),
-                Mutation::PutOrder(order.clone()),
-                Mutation::PutJob(expiry),
-            ])
-            .await?;
+        self.store.commit(batch).await?;
         self.engine.notify();
         Ok(order)
     }

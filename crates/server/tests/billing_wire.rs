@@ -168,6 +168,14 @@ async fn billing_wire_errors() {
             "CBC.0100",
         );
         assert_hw(
+            "bss_renew_bad_period",
+            hw("POST", "/v2/orders/subscriptions/resources/renew")
+                .json(json!({"resource_ids": ["x"], "period_type": 2, "period_num": 12}))
+                .send(addr),
+            400,
+            "CBC.0100",
+        );
+        assert_hw(
             "bss_not_built",
             hw("GET", "/v2/orders/customer-orders").send(addr),
             501,

@@ -1,7 +1,7 @@
 //! Huawei BSS (billing, `huaweicloudsdkbss` v2), the calls Terraform makes for prePaid
 //! resources (`client-flows.md` B.0): pay an order, read it (status 6 unpaid → 5 completed),
 //! list the resources of an order or of ids (on the real API's misspelt `suscriptions`
-//! path), unsubscribe, and auto-renew on and off. The ledger is the account's: one pay call
+//! path), unsubscribe, renew, and auto-renew on and off. The ledger is the account's: one pay call
 //! serves both clouds' orders (see `billing.rs`). Every other BSS operation answers 501.
 //!
 //! Error codes: `CBC.0100` is BSS' documented "parameter error"; cloudtwin also answers it
@@ -10,7 +10,7 @@
 mod routes;
 
 use async_trait::async_trait;
-use cloudtwin_core::billing::{format_cents, Order, OrderKind, OrderStatus};
+use cloudtwin_core::billing::{format_cents, Order, OrderKind, OrderStatus, Period, PeriodUnit};
 use cloudtwin_core::{Caller, Instance, JobOutcome, TransitionKind};
 use cloudtwin_huawei::{Call, HuaweiApi, HwError, Reply, Route};
 use cloudtwin_store::{Mutation, StoreError};
@@ -107,6 +107,14 @@ struct ResourceQuery {
     status_list: Option<Vec<i64>>,
     offset: Option<usize>,
     limit: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RenewRequest {
+    resource_ids: Option<Vec<String>>,
+    period_type: Option<i64>,
+    period_num: Option<i64>,
+    is_auto_pay: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -352,6 +360,75 @@ impl Bss {
         Err(StoreError::Conflict(format!("resource {id} kept changing")).into())
     }
 
+    /// RenewalResources: a renewal order per resource (`period_type` 2 month, 1–11, or 3
+    /// year, 1–3, as the SDK documents). `is_auto_pay` 1 pays it and extends the term now;
+    /// 0 (the default) leaves it unpaid until PayOrders.
+    async fn renew(&self, call: &Call<'_>) -> Result<Reply, HwError> {
+        let caller = call.caller()?;
+        let req: RenewRequest = body(call)?;
+        let ids = req
+            .resource_ids
+            .filter(|l| !l.is_empty())
+            .ok_or_else(|| bad("resource_ids is required"))?;
+        let (unit, max) = match req.period_type {
+            Some(2) => (PeriodUnit::Month, 11),
+            Some(3) => (PeriodUnit::Year, 3),
+            _ => return Err(bad("period_type must be 2 (month) or 3 (year)")),
+        };
+        let count = req
+            .period_num
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| {
+                bad(format!(
+                    "period_num must be 1 to {max} for this period_type"
+                ))
+            })?;
+        let paid = match req.is_auto_pay.unwrap_or(0) {
+            0 => false,
+            1 => true,
+            other => return Err(bad(format!("is_auto_pay {other} is invalid: use 0 or 1"))),
+        };
+        let period = Period { unit, count };
+        let mut order_ids = Vec::new();
+        let mut failed = Vec::new();
+        for id in &ids {
+            match self.renew_one(caller, id, period, paid).await {
+                Ok(order_id) => order_ids.push(order_id),
+                Err(e @ BillingError::Store(_)) => return Err(billing_error(e)),
+                Err(e) => failed.push(json!({"resource_id": id, "error_code": "CBC.0100", "error_msg": e.to_string()})),
+            }
+        }
+        Ok(Reply::ok(
+            json!({"order_ids": order_ids, "fail_resource_infos": failed}),
+        ))
+    }
+
+    async fn renew_one(
+        &self,
+        caller: &Caller,
+        id: &str,
+        period: Period,
+        paid: bool,
+    ) -> Result<String, BillingError> {
+        for _ in 0..WRITE_RETRIES {
+            let Some(mut instance) = self
+                .ctx
+                .store
+                .instance(&caller.account_id, id)
+                .await?
+                .filter(|i| !i.deleted)
+            else {
+                return Err(BillingError::ResourceNotFound(id.into()));
+            };
+            match self.ctx.renew(&mut instance, period, paid).await {
+                Ok(order) => return Ok(order.id),
+                Err(BillingError::Store(StoreError::Conflict(_))) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(StoreError::Conflict(format!("resource {id} kept changing")).into())
+    }
+
     /// AutoRenewalResources / CancelAutoRenewalResources: the term renews itself at its end,
     /// or lapses then (its expiry job is cancelled or scheduled).
     async fn auto_renew(&self, call: &Call<'_>, on: bool) -> Result<Reply, HwError> {
@@ -419,6 +496,7 @@ impl HuaweiApi for Bss {
             "ShowCustomerOrderDetails" => self.order_details(&call).await,
             "ListPayPerUseCustomerResources" => self.resources(&call).await,
             "CancelResourcesSubscription" => self.unsubscribe(&call).await,
+            "RenewalResources" => self.renew(&call).await,
             "AutoRenewalResources" => self.auto_renew(&call, true).await,
             "CancelAutoRenewalResources" => self.auto_renew(&call, false).await,
             other => Err(HwError::not_implemented(other)),

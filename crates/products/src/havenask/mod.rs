@@ -16,6 +16,13 @@ mod catalog;
 mod create;
 mod model;
 pub use model::iso_time;
+
+/// The billed items of a stored Havenask document (for the ledger's generic calls).
+pub(crate) fn billed_items(doc: &serde_json::Value) -> Result<Vec<(String, i64)>, String> {
+    serde_json::from_value::<model::Doc>(doc.clone())
+        .map(|d| d.billed_items())
+        .map_err(|e| e.to_string())
+}
 mod operations;
 
 use async_trait::async_trait;
@@ -192,21 +199,9 @@ impl Havenask {
             subscription.end_ms,
         );
         doc.subscription = Some(subscription);
-        let items = [
-            (
-                "vcpu".to_string(),
-                doc.qrs.cpu * doc.qrs.node_count + doc.search.cpu * doc.search.node_count,
-            ),
-            (
-                "disk.gb".to_string(),
-                doc.search.disk * doc.search.node_count,
-            ),
-        ];
         let monthly = self
             .ctx
-            .billing
-            .table(Product::Havenask)
-            .monthly_total(&items)
+            .monthly_cents(Product::Havenask, &doc.billed_items())
             .map_err(|e| invalid(e.to_string()))?;
         let instance_id = format!("ha-cn-{}", self.ctx.ids.hex(11));
         let instance = Instance {

@@ -76,6 +76,20 @@ fn resource(
 }
 
 impl Doc {
+    /// What a term bills: every QRS and searcher vCPU, and every searcher's disk.
+    pub fn billed_items(&self) -> Vec<(String, i64)> {
+        vec![
+            (
+                "vcpu".to_string(),
+                self.qrs.cpu * self.qrs.node_count + self.search.cpu * self.search.node_count,
+            ),
+            (
+                "disk.gb".to_string(),
+                self.search.disk * self.search.node_count,
+            ),
+        ]
+    }
+
     /// The document as a read at `now_ms` shows it: the current term's end, and whether
     /// it lapsed. Havenask has no expired status: an expired instance is locked.
     pub fn at(mut self, now_ms: i64, scale: TimeScale) -> Doc {

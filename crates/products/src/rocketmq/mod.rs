@@ -29,6 +29,13 @@ use cloudtwin_store::{InstanceQuery, Mutation, StoreError};
 use serde_json::{json, Value};
 
 pub use catalog::Catalog;
+
+/// The billed items of a stored RocketMQ document (for the ledger's generic calls).
+pub(crate) fn billed_items(doc: &Value) -> Result<Vec<(String, i64)>, String> {
+    serde_json::from_value::<Doc>(doc.clone())
+        .map(|d| d.billed_items())
+        .map_err(|e| e.to_string())
+}
 use create::{body_of, CreateBody, NewSize, ResizeBody, UpdateBody};
 use errors::bad_body;
 use model::{instance_view, task_view, Doc};
@@ -205,18 +212,9 @@ impl RocketMq {
             .map(|p| Subscription::start(p.period, now, p.auto_renew, self.ctx.billing.scale));
         let amount = match prepaid {
             Some(p) => {
-                let items = [
-                    (format!("flavor.{}", valid.product_id), valid.broker_num),
-                    (
-                        format!("storage.{}", valid.storage_spec_code),
-                        valid.storage_space,
-                    ),
-                ];
                 let monthly = self
                     .ctx
-                    .billing
-                    .table(Product::RocketMq)
-                    .monthly_total(&items)
+                    .monthly_cents(Product::RocketMq, &doc.billed_items())
                     .map_err(|e| bad_body(e.to_string()))?;
                 p.period.price_cents(monthly)
             }

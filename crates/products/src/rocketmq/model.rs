@@ -90,6 +90,17 @@ impl Doc {
         }
     }
 
+    /// What a term bills: each broker of the flavor, and the storage.
+    pub fn billed_items(&self) -> Vec<(String, i64)> {
+        vec![
+            (format!("flavor.{}", self.product_id), self.broker_num),
+            (
+                format!("storage.{}", self.storage_spec_code),
+                self.storage_space,
+            ),
+        ]
+    }
+
     pub fn from_instance(i: &Instance) -> Result<Self, serde_json::Error> {
         serde_json::from_value(i.doc.clone())
     }

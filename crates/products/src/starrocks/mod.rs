@@ -712,9 +712,7 @@ impl StarRocks {
 
     fn monthly(&self, items: &[(String, i64)]) -> Result<i64, AliError> {
         self.ctx
-            .billing
-            .table(Product::StarRocks)
-            .monthly_total(items)
+            .monthly_cents(Product::StarRocks, items)
             .map_err(|e| invalid(e.to_string()))
     }
 
@@ -848,16 +846,7 @@ impl StarRocks {
 
     /// The monthly list price of an instance as it is configured now.
     fn instance_monthly(&self, doc: &Doc) -> Result<i64, AliError> {
-        self.monthly(&price_items(doc.node_groups.iter().map(|g| {
-            (
-                g.cu,
-                g.resident_node_number,
-                g.spec_type.as_str(),
-                g.storage_size,
-                g.disk_number,
-                g.storage_performance_level.as_str(),
-            )
-        })))
+        self.monthly(&doc_items(doc))
     }
 
     /// RenewInstance: more time on a prePaid instance, with a paid renewal order; an
@@ -871,8 +860,7 @@ impl StarRocks {
             if doc.pay_type != "prePaid" {
                 return Err(billing_error(BillingError::NotSubscribed(id.into())));
             }
-            let amount = period.price_cents(self.instance_monthly(&doc)?);
-            match self.ctx.renew(&mut instance, period, amount).await {
+            match self.ctx.renew(&mut instance, period, true).await {
                 Ok(order) => return Ok(json!({"OrderIds": [order.id]})),
                 Err(BillingError::Store(StoreError::Conflict(_))) => continue,
                 Err(e) => return Err(billing_error(e)),
@@ -1088,6 +1076,27 @@ fn price_items<'a>(
         items.push((format!("storage.{level}"), size * disks * nodes));
     }
     items
+}
+
+/// The billed items of a document's node groups.
+fn doc_items(doc: &Doc) -> Vec<(String, i64)> {
+    price_items(doc.node_groups.iter().map(|g| {
+        (
+            g.cu,
+            g.resident_node_number,
+            g.spec_type.as_str(),
+            g.storage_size,
+            g.disk_number,
+            g.storage_performance_level.as_str(),
+        )
+    }))
+}
+
+/// The billed items of a stored StarRocks document (for the ledger's generic calls).
+pub(crate) fn billed_items(doc: &Value) -> Result<Vec<(String, i64)>, String> {
+    serde_json::from_value::<Doc>(doc.clone())
+        .map(|d| doc_items(&d))
+        .map_err(|e| e.to_string())
 }
 
 /// Cents as the price API shows amounts: yuan with two decimals.

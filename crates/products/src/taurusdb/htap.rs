@@ -242,7 +242,10 @@ impl TaurusDb {
             ));
         };
         // prePaid: the order waits for BSS payment (Terraform pays it), its job parked.
-        let monthly = self.htap_monthly(&instance.doc)?;
+        let monthly = self
+            .ctx
+            .monthly_cents(Product::HtapStarRocks, &billed_items(&instance.doc))
+            .map_err(param)?;
         let mut job = self.job(&instance, step);
         Context::park(&mut job);
         let mut order = self.ctx.order(
@@ -280,27 +283,6 @@ impl TaurusDb {
         Ok(Reply::created(
             json!({"instance": answer_instance, "job_id": job_id}),
         ))
-    }
-
-    /// The monthly list price of an HTAP document: FE and BE flavors per node, and each
-    /// node's volume by type.
-    fn htap_monthly(&self, d: &Value) -> Result<i64, HwError> {
-        let mut items = Vec::new();
-        for kind in ["fe", "be"] {
-            let count = d[format!("{kind}_count")].as_i64().unwrap_or(0);
-            let flavor = d[format!("{kind}_flavor_id")].as_str().unwrap_or("");
-            let vol = &d[format!("{kind}_volume")];
-            items.push((format!("flavor.{flavor}"), count));
-            items.push((
-                format!("storage.{}", vol["io_type"].as_str().unwrap_or("")),
-                count * vol["capacity_in_gb"].as_i64().unwrap_or(0),
-            ));
-        }
-        self.ctx
-            .billing
-            .table(Product::HtapStarRocks)
-            .monthly_total(&items)
-            .map_err(param)
     }
 
     /// The HTAP instance `sr_id` under the TaurusDB instance `parent_id`; anything else
@@ -710,6 +692,22 @@ fn prepaid(pay: &Map<String, Value>) -> Result<Option<(Period, bool)>, HwError> 
         Some(_) => return Err(param("pay_info.is_auto_renew: use 0 or 1.")),
     };
     Ok(Some((Period { unit, count }, auto_renew)))
+}
+
+/// What an HTAP term bills: each FE and BE node of its flavor, and each node's volume.
+pub(crate) fn billed_items(d: &Value) -> Vec<(String, i64)> {
+    let mut items = Vec::new();
+    for kind in ["fe", "be"] {
+        let count = d[format!("{kind}_count")].as_i64().unwrap_or(0);
+        let flavor = d[format!("{kind}_flavor_id")].as_str().unwrap_or("");
+        let vol = &d[format!("{kind}_volume")];
+        items.push((format!("flavor.{flavor}"), count));
+        items.push((
+            format!("storage.{}", vol["io_type"].as_str().unwrap_or("")),
+            count * vol["capacity_in_gb"].as_i64().unwrap_or(0),
+        ));
+    }
+    items
 }
 
 fn pay_model(d: &Value) -> Value {
