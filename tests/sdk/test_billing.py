@@ -390,3 +390,15 @@ def test_rocketmq_renewal_through_bss_paid_now_or_when_the_order_is_paid(server)
         b.renewal_resources(bss.RenewalResourcesRequest(body=bss.RenewalResourcesReq(
             resource_ids=[iid], period_type=2, period_num=12, is_auto_pay=1)))
     assert e.value.error_code == "CBC.0100"
+
+
+def test_an_order_for_a_released_instance_cannot_be_paid(client, server):
+    resp = client.create_instance_v1(h.new_request(auto_pay=False))
+    iid, order_id = resp.body.data.instance_id, str(resp.body.data.order_id)
+    client.release_instance(m.ReleaseInstanceRequest(instance_id=iid))
+    h.wait_status(client, iid, None)
+    b = bss_client(server)
+    with pytest.raises(ClientRequestException) as e:
+        b.pay_orders(bss.PayOrdersRequest(body=bss.PayCustomerOrderV3Req(order_id=order_id)))
+    assert e.value.error_code == "CBC.0100" and "cancelled" in e.value.error_msg
+    assert b.show_customer_order_details(bss.ShowCustomerOrderDetailsRequest(order_id=order_id)).order_info.status == 4

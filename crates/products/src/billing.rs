@@ -266,7 +266,15 @@ impl Context {
                 ));
             }
             let mut batch = Vec::new();
-            if let Some(mut instance) = self.store.instance(account_id, &order.instance_id).await? {
+            let instance = self.store.instance(account_id, &order.instance_id).await?;
+            if instance.as_ref().is_none_or(|i| i.deleted) {
+                // What it would buy was released meanwhile: the order is void.
+                order.status = OrderStatus::Cancelled;
+                order.paid_ms = None;
+                self.store.commit(vec![Mutation::PutOrder(order)]).await?;
+                return Err(BillingError::NotUnpaid(order_id.into(), "cancelled"));
+            }
+            if let Some(mut instance) = instance {
                 if order.kind == OrderKind::Renew {
                     // A renewal paid later adds its period when it is paid.
                     let extended = order

@@ -705,6 +705,8 @@ impl RocketMq {
             .instance_jobs(&instance.account_id, &instance.id)
             .await
             .map_err(errors::store)?;
+        // A term's expiry is the ledger's, not a task of the instance.
+        jobs.retain(|j| j.operation != crate::billing::EXPIRE_OPERATION);
         jobs.reverse();
         let params = |op: &str| match op {
             "ResizeInstance" => doc.last_resize.clone(),
