@@ -9,6 +9,9 @@ use crate::instance::Product;
 
 const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 24 * HOUR_MS;
+/// The job operation that ends a prePaid term.
+pub const EXPIRE_OPERATION: &str = "Expire";
+
 /// Hours in a billing month, as the clouds' hourly list prices assume (8,760 / 12).
 pub const HOURS_PER_MONTH: i64 = 730;
 

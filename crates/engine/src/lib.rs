@@ -7,6 +7,7 @@ mod provisioner;
 use std::sync::Arc;
 use std::time::Duration;
 
+use cloudtwin_core::billing::EXPIRE_OPERATION;
 use cloudtwin_core::{Clock, Instance, Job, JobOutcome, JobState, Lifecycle, TransitionKind};
 use cloudtwin_store::{Mutation, Store, StoreError};
 use tokio::sync::{watch, Notify};
@@ -147,6 +148,18 @@ impl Engine {
         if instance.deleted && !job.outcome.remove {
             return self.finish(job, JobState::Failed, None).await;
         }
+        // A term that ends during a change lapses once the change is over, so the change's
+        // outcome does not overwrite the expired status.
+        if job.operation == EXPIRE_OPERATION && self.busy_with_another(&job).await? {
+            let later = Job {
+                state: JobState::Pending,
+                due_ms: self.clock.now_ms() + 1_000,
+                lease_owner: None,
+                lease_until_ms: 0,
+                ..job
+            };
+            return self.store.commit(vec![Mutation::PutJob(later)]).await;
+        }
         match self.provisioner.advance(&job, &instance).await {
             Ok(()) => self.finish(job, JobState::Succeeded, Some(instance)).await,
             Err(reason) if job.attempts >= MAX_ATTEMPTS => {
@@ -166,6 +179,17 @@ impl Engine {
                 self.store.commit(vec![Mutation::PutJob(retry)]).await
             }
         }
+    }
+
+    /// Whether another job of the same instance is unfinished.
+    async fn busy_with_another(&self, job: &Job) -> Result<bool, StoreError> {
+        let jobs = self
+            .store
+            .instance_jobs(&job.account_id, &job.instance_id)
+            .await?;
+        Ok(jobs
+            .iter()
+            .any(|j| j.id != job.id && !j.state.is_terminal()))
     }
 
     /// Ends the job; on success its outcome lands on the instance in the same commit.
@@ -337,6 +361,52 @@ mod tests {
         let got = store.instance("acc", "c-1").await.unwrap().unwrap();
         assert!(got.deleted);
         assert_eq!(got.name, "renamed");
+    }
+
+    #[tokio::test]
+    async fn an_expiry_waits_for_a_change_under_way() {
+        let (_dir, store, clock, engine) = setup(Lifecycle::Fixed(5_000)).await;
+        let inst = instance();
+        let change = engine.job(
+            "j-change".into(),
+            &inst,
+            "ModifyCu",
+            TransitionKind::Change,
+            JobOutcome {
+                status: "running".into(),
+                doc: None,
+                remove: false,
+            },
+        );
+        let mut expire = engine.job(
+            "exp-c-1".into(),
+            &inst,
+            EXPIRE_OPERATION,
+            TransitionKind::Change,
+            JobOutcome {
+                status: "disable".into(),
+                doc: None,
+                remove: false,
+            },
+        );
+        expire.due_ms = 1_000;
+        store
+            .commit(vec![
+                Mutation::InsertInstance(inst),
+                Mutation::PutJob(change),
+                Mutation::PutJob(expire),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(engine.run_due().await.unwrap(), 1, "the expiry is due");
+        let got = store.instance("acc", "c-1").await.unwrap().unwrap();
+        assert_eq!(got.status, "creating", "not applied during the change");
+        clock.advance(5_000);
+        engine.run_due().await.unwrap();
+        clock.advance(1_000);
+        engine.run_due().await.unwrap();
+        let got = store.instance("acc", "c-1").await.unwrap().unwrap();
+        assert_eq!(got.status, "disable", "applied once the change ended");
     }
 
     #[tokio::test]

@@ -17,7 +17,7 @@ use serde_json::Value;
 use crate::{Context, WRITE_RETRIES};
 
 /// The job operation that ends a term; product histories leave it out.
-pub const EXPIRE_OPERATION: &str = "Expire";
+pub use cloudtwin_core::billing::EXPIRE_OPERATION;
 /// The due time of a job that waits for a payment.
 pub const PARKED_MS: i64 = i64::MAX;
 const SUBSCRIPTION_KEY: &str = "subscription";
@@ -205,7 +205,11 @@ impl Context {
                 OrderStatus::Unpaid
             },
             amount_cents,
-            currency: self.billing.table(instance.product).currency.clone(),
+            currency: self
+                .billing
+                .prices
+                .table(instance.product)
+                .map_or_else(|| "CNY".to_owned(), |t| t.currency.clone()),
             period,
             created_ms: now,
             paid_ms: paid.then_some(now),
