@@ -122,6 +122,10 @@ def test_unpaid_create_waits_for_payment_through_bss(client, server):
 def test_renew_extends_the_expiry_and_charge_type_switches_with_orders(client, server):
     iid = h.create_running(client, auto_renew=False)
     before = h.describe_one(client, iid).expire_time
+    quote = client.query_renew_price(m.QueryRenewPriceRequest(instance_id=iid, pricing_cycle="Month", duration=2))
+    (price,) = quote.body.data
+    assert price.billing_instance_id == iid and price.currency == "CNY"
+    assert price.trade_amount == pytest.approx(2 * 2 * group_monthly_cents() / 100)
     resp = client.renew_instance(m.RenewInstanceRequest(instance_id=iid, pricing_cycle="Month", duration=2))
     (renew_order,) = resp.body.data.order_ids
     assert h.describe_one(client, iid).expire_time == add_months(before, 2)

@@ -849,6 +849,30 @@ impl StarRocks {
         self.monthly(&doc_items(doc))
     }
 
+    /// QueryRenewPrice: what RenewInstance would charge for the period, at the instance's
+    /// current configuration.
+    async fn query_renew_price(&self, call: &Call<'_>) -> Result<Value, AliError> {
+        let input = &call.input;
+        let id = required(input, "InstanceId")?;
+        let period = self.prepaid_period(text(input, "PricingCycle"), int(input, "Duration")?)?;
+        let (_, doc) = self.load(call.caller, id).await?;
+        if doc.pay_type != "prePaid" {
+            return Err(billing_error(BillingError::NotSubscribed(id.into())));
+        }
+        let cents = period.price_cents(self.instance_monthly(&doc)?);
+        Ok(json!([{
+            "BillingInstanceId": id,
+            "Currency": self.ctx.billing.table(Product::StarRocks).currency,
+            "OriginalAmount": yuan(cents),
+            "TradeAmount": yuan(cents),
+            "DiscountAmount": 0.0,
+            "StandPrice": yuan(cents),
+            "StandDiscountPrice": 0.0,
+            "OptionalPromotions": [],
+            "Rules": [],
+        }]))
+    }
+
     /// RenewInstance: more time on a prePaid instance, with a paid renewal order; an
     /// instance that expired (`disable`) runs again.
     async fn renew(&self, call: &Call<'_>) -> Result<Value, AliError> {
@@ -1180,6 +1204,7 @@ impl AliyunApi for StarRocks {
             "DescribeRegions" => (self.describe_regions(), None),
             "QueryPriceV1" => (self.query_price(&call)?, None),
             "RenewInstance" => (self.renew(&call).await?, None),
+            "QueryRenewPrice" => (self.query_renew_price(&call).await?, None),
             "ModifyChargeType" => (self.modify_charge_type(&call).await?, None),
             "QueryUnpaidOrder" => (self.query_unpaid_order(&call).await?, None),
             "DescribeAvailableZones" => (self.describe_zones(&call.input)?, None),
