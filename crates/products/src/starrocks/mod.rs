@@ -268,20 +268,6 @@ impl StarRocks {
         let auto_pay = req.auto_pay.unwrap_or(true);
         let subscription =
             period.map(|p| Subscription::start(p, now, valid.auto_renew, self.ctx.billing.scale));
-        let price_lines = price_items(node_groups.iter().map(|g| {
-            (
-                g.cu,
-                g.resident_node_number,
-                g.spec_type.as_str(),
-                g.storage_size,
-                g.disk_number,
-                g.storage_performance_level.as_str(),
-            )
-        }));
-        let amount = match period {
-            Some(p) => p.price_cents(self.monthly(&price_lines)?),
-            None => 0,
-        };
         let doc = Doc {
             version: valid.version.clone(),
             minor_version: self.catalog.versions[&valid.version].clone(),
@@ -301,6 +287,10 @@ impl StarRocks {
             admin_password: self.ctx.seal(&valid.admin_password),
             subscription,
             node_groups,
+        };
+        let amount = match period {
+            Some(p) => p.price_cents(self.instance_monthly(&doc)?),
+            None => 0,
         };
         let instance = Instance {
             id: instance_id.clone(),

@@ -96,7 +96,7 @@ fn tags_view(instance: &Instance) -> Value {
 
 /// One element of DescribeInstances' `Data`.
 pub fn instance_view(instance: &Instance, doc: &Doc, now_ms: i64, expire_ms: Option<i64>) -> Value {
-    let running_ms = if instance.status == "creating" {
+    let running_ms = if instance.status == "creating" || instance.status == "unpaid" {
         0
     } else {
         (now_ms - instance.created_ms).max(0)
