@@ -274,9 +274,10 @@ BAD = [
     ("time zone", dict(time_zone="Beijing"), "DBS.200001"),
     ("missing tags_info", dict(tags_info=None), "DBS.200001"),
     ("missing name", dict(name=None), "DBS.200001"),
-    ("pay model yearly", dict(pay_info=m.StarRocksCreateRequestPayInfo(pay_model="1", period="1",
-                                                                        period_type="month", is_auto_renew="false")),
+    ("pay period too long", dict(pay_info=m.StarRocksCreateRequestPayInfo(pay_model="1", period="10",
+                                                                          period_type="2", is_auto_renew="0")),
      "DBS.200001"),
+    ("pay model unknown", dict(pay_info=m.StarRocksCreateRequestPayInfo(pay_model="2")), "DBS.200001"),
 ]
 
 

@@ -2,6 +2,7 @@
 //! Pure: no HTTP, no SQL, no clocks or randomness of its own (both are injected).
 
 pub mod account;
+pub mod billing;
 pub mod clock;
 pub mod control;
 pub mod faults;

@@ -8,6 +8,7 @@ use std::future::Future;
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
+use cloudtwin_core::billing::EXPIRE_OPERATION;
 use cloudtwin_core::{
     Clock, Instance, Job, JobError, JobOutcome, JobState, KnownOperations, Lifecycle, Rule,
     StateControl, TransitionKind,
@@ -296,6 +297,22 @@ impl Engine {
         else {
             return self.finish(job, JobState::Failed, None).await;
         };
+        // A released instance stays released: a late job (an expiry) must not touch it.
+        if instance.deleted && !job.outcome.remove {
+            return self.finish(job, JobState::Failed, None).await;
+        }
+        // A term that ends during a change lapses once the change is over, so the change's
+        // outcome does not overwrite the expired status.
+        if job.operation == EXPIRE_OPERATION && self.busy_with_another(&job).await? {
+            let later = Job {
+                state: JobState::Pending,
+                due_ms: self.clock.now_ms() + 1_000,
+                lease_owner: None,
+                lease_until_ms: 0,
+                ..job
+            };
+            return self.give_back(later).await;
+        }
         // A `fail` rule decided this job's end when it was created.
         if job.outcome.error.is_some() {
             return self.finish(job, JobState::Failed, Some(instance)).await;
@@ -321,7 +338,6 @@ impl Engine {
             Err(reason) => {
                 let backoff = 1_000i64 << job.attempts.clamp(0, 6);
                 tracing::warn!(job = %job.id, %reason, backoff_ms = backoff, "job step failed; retrying");
-                let job_id = job.id.clone();
                 let retry = Job {
                     state: JobState::Pending,
                     due_ms: self.clock.now_ms() + backoff,
@@ -329,20 +345,37 @@ impl Engine {
                     lease_until_ms: 0,
                     ..job
                 };
-                let given_back = Mutation::UpdateClaimedJob {
-                    job: retry,
-                    owner: self.owner.clone(),
-                };
-                match self.store.commit(vec![given_back]).await {
-                    // Only the lease check can conflict: another worker has the job now.
-                    Err(StoreError::Conflict(_)) => {
-                        tracing::info!(job = %job_id, "another worker took the job over; dropped here");
-                        Ok(())
-                    }
-                    other => other,
-                }
+                self.give_back(retry).await
             }
         }
+    }
+
+    /// Returns a claimed job to the queue (pending again), while the claim still holds.
+    async fn give_back(&self, job: Job) -> Result<(), StoreError> {
+        let job_id = job.id.clone();
+        let given_back = Mutation::UpdateClaimedJob {
+            job,
+            owner: self.owner.clone(),
+        };
+        match self.store.commit(vec![given_back]).await {
+            // Only the lease check can conflict: another worker has the job now.
+            Err(StoreError::Conflict(_)) => {
+                tracing::info!(job = %job_id, "another worker took the job over; dropped here");
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    /// Whether another job of the same instance is unfinished.
+    async fn busy_with_another(&self, job: &Job) -> Result<bool, StoreError> {
+        let jobs = self
+            .store
+            .instance_jobs(&job.account_id, &job.instance_id)
+            .await?;
+        Ok(jobs
+            .iter()
+            .any(|j| j.id != job.id && !j.state.is_terminal()))
     }
 
     /// Runs `work` while renewing the job's lease every third of its length, so a long
@@ -998,6 +1031,56 @@ mod tests {
             (JobState::Running, Some("thief"))
         );
         assert_eq!(gate.0.available_permits(), 0);
+    }
+
+    #[tokio::test]
+    async fn an_expiry_waits_for_a_change_under_way() {
+        let (_dir, store, clock, engine) = setup(Lifecycle::Fixed(5_000)).await;
+        let inst = instance();
+        let change = engine.job(
+            "j-change".into(),
+            &inst,
+            "ModifyCu",
+            TransitionKind::Change,
+            JobOutcome {
+                status: "running".into(),
+                doc: None,
+                remove: false,
+                on_failure: None,
+                error: None,
+            },
+        );
+        let mut expire = engine.job(
+            "exp-c-1".into(),
+            &inst,
+            EXPIRE_OPERATION,
+            TransitionKind::Change,
+            JobOutcome {
+                status: "disable".into(),
+                doc: None,
+                remove: false,
+                on_failure: None,
+                error: None,
+            },
+        );
+        expire.due_ms = 1_000;
+        store
+            .commit(vec![
+                Mutation::InsertInstance(inst),
+                Mutation::PutJob(change),
+                Mutation::PutJob(expire),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(engine.run_due().await.unwrap(), 1, "the expiry is due");
+        let got = store.instance("acc", "c-1").await.unwrap().unwrap();
+        assert_eq!(got.status, "creating", "not applied during the change");
+        clock.advance(5_000);
+        engine.run_due().await.unwrap();
+        clock.advance(1_000);
+        engine.run_due().await.unwrap();
+        let got = store.instance("acc", "c-1").await.unwrap().unwrap();
+        assert_eq!(got.status, "disable", "applied once the change ended");
     }
 
     #[tokio::test]

@@ -2,6 +2,8 @@
 //! into that product's exact response shapes, status strings and error codes.
 
 pub mod alibaba_rules;
+pub mod billing;
+pub mod bss;
 pub mod havenask;
 pub mod iam;
 pub mod location;
@@ -31,6 +33,7 @@ pub struct Context {
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdSource>,
     pub master_key: Arc<MasterKey>,
+    pub billing: Arc<billing::Billing>,
 }
 
 /// A change that puts an instance through a transitional status; its job brings the
@@ -63,9 +66,13 @@ pub const JOB_OPERATIONS: &KnownOperations = &[
             "ModifyDiskSize",
             "RestartInstance",
             "ReleaseInstance",
+            "Unsubscribe",
         ],
     ),
-    (Product::Havenask, &["CreateInstance", "UpdateInstance"]),
+    (
+        Product::Havenask,
+        &["CreateInstance", "UpdateInstance", "Unsubscribe"],
+    ),
     (
         Product::Openanalytics,
         &["CreateInstance", "ReleaseInstance"],
@@ -84,11 +91,17 @@ pub const JOB_OPERATIONS: &KnownOperations = &[
             "DeleteStarRocksInstance",
             "ResizeStarRocksFlavor",
             "RestartStarRocksInstance",
+            "Unsubscribe",
         ],
     ),
     (
         Product::RocketMq,
-        &["CreateInstance", "ResizeInstance", "DeleteInstance"],
+        &[
+            "CreateInstance",
+            "ResizeInstance",
+            "DeleteInstance",
+            "Unsubscribe",
+        ],
     ),
 ];
 
@@ -120,13 +133,29 @@ impl Context {
         errors: &Errors<E>,
         mut change: impl FnMut(&mut Instance) -> Result<(T, Option<Transition>), E>,
     ) -> Result<T, E> {
+        self.mutate_with(account_id, product, id, errors, |instance| {
+            change(instance).map(|(answer, transition)| (answer, transition, Vec::new()))
+        })
+        .await
+    }
+
+    /// [`Context::mutate`] whose change may also write other rows in the same commit
+    /// (the order that pays for it).
+    pub async fn mutate_with<T, E>(
+        &self,
+        account_id: &str,
+        product: Product,
+        id: &str,
+        errors: &Errors<E>,
+        mut change: impl FnMut(&mut Instance) -> Result<(T, Option<Transition>, Vec<Mutation>), E>,
+    ) -> Result<T, E> {
         for _ in 0..WRITE_RETRIES {
             let mut instance = self
                 .live_instance(account_id, product, id)
                 .await
                 .map_err(errors.store)?
                 .ok_or_else(|| (errors.not_found)(id))?;
-            let (answer, transition) = change(&mut instance)?;
+            let (answer, transition, extra) = change(&mut instance)?;
             instance.updated_ms = self.clock.now_ms();
             let job = transition.map(|t| {
                 instance.status = t.status;
@@ -137,6 +166,7 @@ impl Context {
             });
             let mut batch = vec![Mutation::UpdateInstance(instance)];
             batch.extend(job.map(Mutation::PutJob));
+            batch.extend(extra);
             match self.store.commit(batch).await {
                 Ok(()) => {
                     self.engine.notify();
@@ -209,6 +239,7 @@ pub fn aliyun_apis(ctx: &Context) -> Vec<Arc<dyn AliyunApi>> {
 pub fn huawei_apis(ctx: &Context) -> Vec<Arc<dyn cloudtwin_huawei::HuaweiApi>> {
     vec![
         Arc::new(iam::Iam::new(ctx.clone())),
+        Arc::new(bss::Bss::new(ctx.clone())),
         Arc::new(rocketmq::RocketMq::new(
             ctx.clone(),
             rocketmq::Catalog::embedded(),

@@ -15,6 +15,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use cloudtwin_aliyun::{Gateway, RawRequest, RawResponse};
+use cloudtwin_core::billing::TimeScale;
 use cloudtwin_core::{
     Clock, FaultSpec, Faults, IdSource, Lifecycle, NonceLedger, RandomIds, Rule, SystemClock,
 };
@@ -36,6 +37,8 @@ pub struct Config {
     pub lifecycle: Lifecycle,
     /// State-control rules in force from the start (more can be set over the admin API).
     pub state_control: Vec<Rule>,
+    /// How much faster than real time subscription terms run out (1 = real time).
+    pub billing_time_scale: TimeScale,
     pub master_key: Option<String>,
     /// The default account's key pair, from the environment.
     pub access_key: Option<(String, String)>,
@@ -227,6 +230,9 @@ pub async fn start_with_options(
         clock: opened.clock.clone(),
         ids: opened.ids.clone(),
         master_key: opened.keyring.master_key.clone(),
+        billing: Arc::new(cloudtwin_products::billing::Billing::embedded(
+            config.billing_time_scale,
+        )),
     };
     let faults = Arc::new(Faults::new());
     let metrics = Arc::new(admin::metrics::Metrics::new());

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use cloudtwin_core::billing::TimeScale;
 use cloudtwin_core::{FaultSpec, Lifecycle, Rule};
 use cloudtwin_server::{keys::DEFAULT_ACCOUNT, Config, OpsOptions};
 
@@ -53,6 +54,10 @@ enum Command {
             value_delimiter = ';'
         )]
         state_control: Vec<Rule>,
+        /// How much faster than real time prePaid terms run out, for tests: 2592000 makes
+        /// a 30-day month last one second. Only subscription lengths are scaled.
+        #[arg(long, env = "CLOUDTWIN_BILLING_TIME_SCALE", default_value = "1", value_parser = parse_time_scale)]
+        billing_time_scale: TimeScale,
     },
     /// Steers a running server's lifecycle: state-control rules, jobs, manual steps.
     Control {
@@ -171,12 +176,21 @@ async fn main() -> ExitCode {
             admin_token,
             faults,
             state_control,
+            billing_time_scale,
         } => {
             let ops = OpsOptions {
                 admin_token,
                 faults,
             };
-            serve(listen, data, lifecycle, state_control, ops).await
+            serve(
+                listen,
+                data,
+                lifecycle,
+                state_control,
+                billing_time_scale,
+                ops,
+            )
+            .await
         }
         Command::Control { server, command } => control::run(&server, command).await,
         Command::Accounts { command } => accounts(command).await,
@@ -191,11 +205,20 @@ async fn main() -> ExitCode {
     }
 }
 
+fn parse_time_scale(s: &str) -> Result<TimeScale, String> {
+    s.trim()
+        .parse::<f64>()
+        .ok()
+        .and_then(TimeScale::new)
+        .ok_or_else(|| format!("invalid billing time scale {s:?}: expected a number >= 1"))
+}
+
 async fn serve(
     listen: String,
     data: DataArgs,
     lifecycle: Lifecycle,
     state_control: Vec<Rule>,
+    billing_time_scale: TimeScale,
     ops: OpsOptions,
 ) -> Result<(), String> {
     let data_dir = data.data_dir;
@@ -217,6 +240,7 @@ async fn serve(
         data_dir: data_dir.clone(),
         lifecycle,
         state_control,
+        billing_time_scale,
         master_key: env("CLOUDTWIN_MASTER_KEY"),
         access_key,
     };

@@ -121,6 +121,7 @@ async fn start_with(
             data_dir: dir.to_path_buf(),
             lifecycle: Lifecycle::Instant,
             state_control: Vec::new(),
+            billing_time_scale: Default::default(),
             master_key: None,
             access_key: Some((common::AK.into(), common::SK.into())),
         },
@@ -808,6 +809,7 @@ async fn huawei_throttling_is_429_with_retry_after() {
         data_dir: dir.path().to_path_buf(),
         lifecycle: Lifecycle::Instant,
         state_control: Vec::new(),
+        billing_time_scale: Default::default(),
         master_key: None,
         access_key: Some((huawei::AK.into(), huawei::SK.into())),
     })
@@ -886,6 +888,7 @@ async fn ready_turns_unavailable_when_the_store_goes_away() {
             data_dir: dir.path().to_path_buf(),
             lifecycle: Lifecycle::Instant,
             state_control: Vec::new(),
+            billing_time_scale: Default::default(),
             master_key: None,
             access_key: Some((common::AK.into(), common::SK.into())),
         },

@@ -98,6 +98,7 @@ async fn replica(url: &str, master_key: &str) -> (Running, tempfile::TempDir) {
             data_dir: dir.path().to_path_buf(),
             lifecycle: Lifecycle::Instant,
             state_control: Vec::new(),
+            billing_time_scale: Default::default(),
             master_key: Some(master_key.into()),
             access_key: Some((AK.into(), SK.into())),
         },

@@ -43,6 +43,7 @@ async fn rocketmq_wire_errors() {
         data_dir: dir.path().to_path_buf(),
         lifecycle: Lifecycle::Instant,
         state_control: Vec::new(),
+        billing_time_scale: Default::default(),
         master_key: None,
         access_key: Some((AK.into(), SK.into())),
     })

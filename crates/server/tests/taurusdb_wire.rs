@@ -76,6 +76,7 @@ async fn taurusdb_wire_errors() {
         data_dir: dir.path().to_path_buf(),
         lifecycle: Lifecycle::Instant,
         state_control: Vec::new(),
+        billing_time_scale: Default::default(),
         master_key: None,
         access_key: Some((AK.into(), SK.into())),
     })
@@ -202,7 +203,12 @@ async fn taurusdb_wire_errors() {
             ),
             (
                 "sr_pay_model",
-                with("pay_info", json!({"pay_model": "1"})),
+                with("pay_info", json!({"pay_model": "2"})),
+                "DBS.200001",
+            ),
+            (
+                "sr_pay_period_type",
+                with("pay_info", json!({"pay_model": "1", "period": "1"})),
                 "DBS.200001",
             ),
         ];

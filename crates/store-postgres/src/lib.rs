@@ -12,6 +12,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use cloudtwin_core::billing::Order;
 use cloudtwin_core::{AccessKey, Account, Instance, Job, JobOutcome, JobState, Product, Tag};
 use cloudtwin_store::{
     IamPassword, IdempotencyRecord, InstancePage, InstanceQuery, JobQuery, Mutation, ResetScope,
@@ -26,15 +27,15 @@ pub mod testing;
 
 pub use tokio_postgres::Config as PostgresConfig;
 
-/// The newest schema this build knows. 1: first release; 2: signature nonces.
-pub const SCHEMA_VERSION: i64 = 2;
+/// The newest schema this build knows. 1: first release; 2: signature nonces;
+/// 3: the orders ledger.
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Applied in order, each in the same transaction as its `schema_version` row.
-const MIGRATIONS: &[(i64, &str)] = &[
-    (1, SCHEMA_V1),
-    (
-        2,
-        r#"
+const MIGRATIONS: &[(i64, &str)] = &[(1, SCHEMA_V1), (2, SCHEMA_V2_NONCES), (3, SCHEMA_V3_ORDERS)];
+
+/// Signature nonces seen by any replica, until the request's own timestamp expires.
+const SCHEMA_V2_NONCES: &str = r#"
 CREATE TABLE nonces (
     access_key_id TEXT COLLATE "C" NOT NULL,
     nonce TEXT COLLATE "C" NOT NULL,
@@ -42,9 +43,20 @@ CREATE TABLE nonces (
     PRIMARY KEY (access_key_id, nonce)
 );
 CREATE INDEX nonces_expiry ON nonces(expires_ms);
-"#,
-    ),
-];
+"#;
+
+/// The orders ledger: the order itself is the JSON document; the columns are its keys.
+const SCHEMA_V3_ORDERS: &str = r#"
+CREATE TABLE orders (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    account_id TEXT COLLATE "C" NOT NULL,
+    instance_id TEXT COLLATE "C" NOT NULL,
+    status TEXT NOT NULL,
+    created_ms BIGINT NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX orders_instance ON orders (account_id, instance_id, created_ms);
+"#;
 
 /// Taken (per transaction) while migrating, so replicas starting together take turns.
 const MIGRATION_LOCK: i64 = 0x636c_6f75_6474_7769; // "cloudtwi"
@@ -769,6 +781,22 @@ async fn apply<C: GenericClient + Sync>(c: &mut Cached<'_, C>, m: &Mutation) -> 
                 ))));
             }
         }
+        Mutation::PutOrder(o) => {
+            c.execute(
+                "INSERT INTO orders (id, account_id, instance_id, status, created_ms, doc)
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, doc = EXCLUDED.doc",
+                &[
+                    &o.id,
+                    &o.account_id,
+                    &o.instance_id,
+                    &o.status.as_str(),
+                    &o.created_ms,
+                    &json(o),
+                ],
+            )
+            .await?;
+        }
         Mutation::InsertIdempotency {
             record: r,
             expire_before_ms,
@@ -859,6 +887,11 @@ const INSTANCE_COLUMNS: &str =
 
 fn get<'a, T: tokio_postgres::types::FromSql<'a>>(r: &'a Row, i: usize) -> PgResult<T> {
     r.try_get(i).map_err(corrupt)
+}
+
+fn order_row(r: &Row) -> PgResult<Order> {
+    let doc: String = get(r, 0)?;
+    serde_json::from_str(&doc).map_err(corrupt)
 }
 
 fn product(s: String) -> PgResult<Product> {
@@ -1334,6 +1367,35 @@ impl Store for PostgresStore {
             all.push(&limit);
             let found = conn.cached().query(&sql, &all).await?;
             rows(found, job_row)
+        })
+        .map_err(Error::into_store)
+    }
+
+    async fn order(&self, account_id: &str, id: &str) -> Result<Option<Order>> {
+        on_conn!(self, |conn| async move {
+            let row = conn
+                .cached()
+                .query_opt(
+                    "SELECT doc FROM orders WHERE id = $1 AND account_id = $2",
+                    &[&id, &account_id],
+                )
+                .await?;
+            row.as_ref().map(order_row).transpose()
+        })
+        .map_err(Error::into_store)
+    }
+
+    async fn instance_orders(&self, account_id: &str, instance_id: &str) -> Result<Vec<Order>> {
+        on_conn!(self, |conn| async move {
+            let found = conn
+                .cached()
+                .query(
+                    "SELECT doc FROM orders WHERE account_id = $1 AND instance_id = $2
+                     ORDER BY created_ms, id",
+                    &[&account_id, &instance_id],
+                )
+                .await?;
+            rows(found, order_row)
         })
         .map_err(Error::into_store)
     }

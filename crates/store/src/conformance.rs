@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use cloudtwin_core::billing::{Order, OrderKind, OrderStatus, Period, PeriodUnit};
 use cloudtwin_core::{
     AccessKey, Account, FailedOutcome, Instance, Job, JobError, JobOutcome, JobState, Product, Tag,
 };
@@ -20,6 +21,7 @@ pub async fn run_all(store: Arc<dyn Store>) {
     parked_jobs_wait_listed_until_stepped_once(store.as_ref()).await;
     idempotency_records(store.as_ref()).await;
     nonces_are_accepted_once_until_they_expire(store.clone()).await;
+    orders_commit_with_their_instance(store.as_ref()).await;
     concurrent_batches_all_commit(store.clone()).await;
 }
 
@@ -836,4 +838,78 @@ async fn fill_for_operations(store: &dyn Store) {
         .commit(vec![Mutation::UpdateInstance(i3)])
         .await
         .unwrap();
+}
+
+pub fn order(id: &str, account_id: &str, instance_id: &str, created_ms: i64) -> Order {
+    Order {
+        id: id.into(),
+        account_id: account_id.into(),
+        product: Product::StarRocks,
+        instance_id: instance_id.into(),
+        kind: OrderKind::New,
+        status: OrderStatus::Unpaid,
+        amount_cents: 123_456,
+        currency: "CNY".into(),
+        period: Some(Period {
+            unit: PeriodUnit::Month,
+            count: 1,
+        }),
+        created_ms,
+        paid_ms: None,
+        job_id: Some("j-order".into()),
+        status_on_pay: Some("creating".into()),
+    }
+}
+
+/// Orders are written in the batch of the instance change they pay for, read back by id
+/// and by instance (oldest first), scoped to their account, and updated in place.
+async fn orders_commit_with_their_instance(store: &dyn Store) {
+    store
+        .commit(vec![Mutation::InsertAccount(account("ord", "orders"))])
+        .await
+        .unwrap();
+    let first = order("o-1", "ord", "c-ord", 10);
+    store
+        .commit(vec![
+            Mutation::InsertInstance(instance("c-ord", "ord", "paid-for", 10)),
+            Mutation::PutOrder(first.clone()),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.order("ord", "o-1").await.unwrap(),
+        Some(first.clone())
+    );
+    assert_eq!(store.order("other", "o-1").await.unwrap(), None, "scoped");
+
+    // A batch that fails writes neither the instance change nor the order.
+    let dup = Mutation::InsertInstance(instance("c-ord", "ord", "again", 11));
+    let err = store
+        .commit(vec![
+            Mutation::PutOrder(order("o-lost", "ord", "c-ord", 11)),
+            dup,
+        ])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert_eq!(store.order("ord", "o-lost").await.unwrap(), None);
+
+    let mut renew = order("o-2", "ord", "c-ord", 20);
+    renew.kind = OrderKind::Renew;
+    let mut paid = first.clone();
+    paid.pay(30).unwrap();
+    store
+        .commit(vec![
+            Mutation::PutOrder(renew.clone()),
+            Mutation::PutOrder(paid.clone()),
+        ])
+        .await
+        .unwrap();
+    let all = store.instance_orders("ord", "c-ord").await.unwrap();
+    assert_eq!(all, vec![paid, renew]);
+    assert!(store
+        .instance_orders("other", "c-ord")
+        .await
+        .unwrap()
+        .is_empty());
 }

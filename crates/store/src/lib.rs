@@ -6,6 +6,7 @@ pub mod conformance;
 mod sqlite;
 
 use async_trait::async_trait;
+use cloudtwin_core::billing::Order;
 use cloudtwin_core::{AccessKey, Account, Instance, Job, JobState, Product, Tag};
 
 pub use sqlite::SqliteStore;
@@ -105,6 +106,9 @@ pub enum Mutation {
     /// Inserts or replaces the password hash of an account's IAM user; fails with
     /// `Conflict` if the account does not exist.
     PutIamPassword(IamPassword),
+    /// Inserts or replaces an order of the ledger (its id, account, instance and creation
+    /// time never change).
+    PutOrder(Order),
 }
 
 /// Filters for listing one account's live instances of one product.
@@ -210,6 +214,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// Jobs of any account matching the query, oldest first.
     async fn jobs(&self, query: &JobQuery) -> Result<Vec<Job>>;
+    /// One order of an account's ledger.
+    async fn order(&self, account_id: &str, id: &str) -> Result<Option<Order>>;
+    /// The orders of one instance, oldest first.
+    async fn instance_orders(&self, account_id: &str, instance_id: &str) -> Result<Vec<Order>>;
 
     async fn idempotency(
         &self,

@@ -8,6 +8,7 @@ use std::sync::mpsc;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
+use cloudtwin_core::billing::Order;
 use cloudtwin_core::{AccessKey, Account, Instance, Job, JobOutcome, JobState, Product, Tag};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior};
 use tokio::sync::oneshot;
@@ -22,8 +23,8 @@ use crate::{
 /// 1: first release; 2: iam_passwords; 3: the instance-name index;
 /// 4: listing indexes by region and by name; 5: indexes for the next due job;
 /// 6: the name index also orders by creation, so the planner prefers it to a scan;
-/// 7: signature nonces.
-const SCHEMA_VERSION: i64 = 7;
+/// 7: signature nonces; 8: the orders ledger.
+const SCHEMA_VERSION: i64 = 8;
 const MAX_GROUP: usize = 512;
 const MAX_IDLE_READERS: usize = 8;
 
@@ -103,6 +104,15 @@ CREATE TABLE IF NOT EXISTS nonces (
     PRIMARY KEY (access_key_id, nonce)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS nonces_expiry ON nonces(expires_ms);
+CREATE TABLE IF NOT EXISTS orders (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    instance_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS orders_instance ON orders(account_id, instance_id, created_ms);
 ";
 
 enum WriteCmd {
@@ -526,6 +536,23 @@ fn apply(conn: &Connection, m: &Mutation) -> Result<()> {
                 return Err(StoreError::Conflict(format!("job {id} is not parked")));
             }
         }
+        Mutation::PutOrder(o) => {
+            exec(
+                conn,
+                "INSERT INTO orders (id, account_id, instance_id, status, created_ms, doc)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT(id) DO UPDATE SET status = excluded.status, doc = excluded.doc",
+                params![
+                    o.id,
+                    o.account_id,
+                    o.instance_id,
+                    o.status.as_str(),
+                    o.created_ms,
+                    json(o)
+                ],
+            )
+            .map_err(unavailable)?;
+        }
         Mutation::InsertIdempotency {
             record: r,
             expire_before_ms,
@@ -628,6 +655,10 @@ fn collect<T>(rows: impl Iterator<Item = rusqlite::Result<Result<T>>>) -> Result
         out.push(row.map_err(unavailable)??);
     }
     Ok(out)
+}
+
+fn order_doc(doc: String) -> Result<Order> {
+    serde_json::from_str(&doc).map_err(corrupt)
 }
 
 fn product(s: String) -> Result<Product> {
@@ -884,6 +915,35 @@ impl Store for SqliteStore {
             let mut stmt = c.prepare_cached(&sql).map_err(unavailable)?;
             let rows = stmt
                 .query_map(rusqlite::params_from_iter(args), job_row)
+                .map_err(unavailable)?;
+            collect(rows)
+        })
+    }
+
+    async fn order(&self, account_id: &str, id: &str) -> Result<Option<Order>> {
+        self.read(|c| {
+            let mut stmt = c
+                .prepare_cached("SELECT doc FROM orders WHERE id = ?1 AND account_id = ?2")
+                .map_err(unavailable)?;
+            let rows = stmt
+                .query_map([id, account_id], |r| r.get::<_, String>(0).map(order_doc))
+                .map_err(unavailable)?;
+            Ok(collect(rows)?.pop())
+        })
+    }
+
+    async fn instance_orders(&self, account_id: &str, instance_id: &str) -> Result<Vec<Order>> {
+        self.read(|c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT doc FROM orders WHERE account_id = ?1 AND instance_id = ?2
+                     ORDER BY created_ms, id",
+                )
+                .map_err(unavailable)?;
+            let rows = stmt
+                .query_map([account_id, instance_id], |r| {
+                    r.get::<_, String>(0).map(order_doc)
+                })
                 .map_err(unavailable)?;
             collect(rows)
         })

@@ -17,6 +17,14 @@
 mod catalog;
 mod create;
 mod model;
+pub use model::iso_time;
+
+/// The billed items of a stored Havenask document (for the ledger's generic calls).
+pub(crate) fn billed_items(doc: &serde_json::Value) -> Result<Vec<(String, i64)>, String> {
+    serde_json::from_value::<model::Doc>(doc.clone())
+        .map(|d| d.billed_items())
+        .map_err(|e| e.to_string())
+}
 mod operations;
 
 use async_trait::async_trait;
@@ -29,8 +37,10 @@ pub use catalog::Catalog;
 use create::{CreateRequest, TagSpec, UpdateRequest};
 use model::{instance_view, list_view, update_view, Doc};
 
+use crate::billing;
 use crate::params::{self, text, Page};
 use crate::{Context, Errors, Transition};
+use cloudtwin_core::billing::{OrderKind, Subscription};
 
 pub const VERSION: &str = "2021-10-25";
 /// Where the default region comes from when the Host header names none.
@@ -177,18 +187,27 @@ impl Havenask {
         let region = self.region(call)?;
         let caller: &Caller = call.caller;
         let now = self.ctx.clock.now_ms();
-        let days = match valid.pricing_cycle.as_str() {
-            "Year" => 365,
-            _ => 30,
-        };
-        let expire_ms = now + valid.duration * days * 86_400_000;
-        let doc = Doc::new(
+        let period =
+            billing::period(Some(&valid.pricing_cycle), Some(valid.duration)).ok_or_else(|| {
+                invalid(format!(
+                    "order.pricingCycle {:?} is not a period",
+                    valid.pricing_cycle
+                ))
+            })?;
+        let subscription =
+            Subscription::start(period, now, valid.auto_renew, self.ctx.billing.scale);
+        let mut doc = Doc::new(
             &self.catalog,
             valid.charge_type,
             valid.components,
             (valid.pricing_cycle, valid.duration, valid.auto_renew),
-            expire_ms,
+            subscription.end_ms,
         );
+        doc.subscription = Some(subscription);
+        let monthly = self
+            .ctx
+            .monthly_cents(Product::Havenask, &doc.billed_items())
+            .map_err(|e| invalid(e.to_string()))?;
         let instance_id = format!("ha-cn-{}", self.ctx.ids.hex(11));
         let instance = Instance {
             id: instance_id.clone(),
@@ -212,11 +231,20 @@ impl Havenask {
             TransitionKind::Create,
             JobOutcome::new(READY, None, FailedOutcome::new(CREATE_FAILED, None)),
         );
+        // PREPAY only (the page): the order is paid at once, as the console's auto-pay does.
+        let order = self.ctx.order(
+            &instance,
+            OrderKind::New,
+            period.price_cents(monthly),
+            Some(period),
+            true,
+        );
         self.ctx
             .store
             .commit(vec![
                 Mutation::InsertInstance(instance),
                 Mutation::PutJob(job),
+                Mutation::PutOrder(order),
             ])
             .await
             .map_err(store_error)?;
@@ -227,6 +255,7 @@ impl Havenask {
     async fn get(&self, call: &Call<'_>) -> Result<Value, AliError> {
         let id = Self::instance_id(call)?;
         let (instance, doc) = self.load(call, id).await?;
+        let doc = doc.at(self.ctx.clock.now_ms(), self.ctx.billing.scale);
         Ok(instance_view(&instance, &doc, &self.catalog))
     }
 
@@ -270,6 +299,7 @@ impl Havenask {
                 && edition.is_none_or(|e| e == doc.edition)
                 && description.is_none_or(|d| instance.name.contains(d));
             if keep {
+                let doc = doc.at(self.ctx.clock.now_ms(), self.ctx.billing.scale);
                 matching.push((instance, doc));
             }
         }
@@ -339,6 +369,7 @@ impl Havenask {
             )
             .await?;
         let (instance, doc) = self.load(call, id).await?;
+        let doc = doc.at(self.ctx.clock.now_ms(), self.ctx.billing.scale);
         Ok(update_view(&instance, &doc, &self.catalog))
     }
 

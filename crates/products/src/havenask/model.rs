@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use cloudtwin_core::billing::{Subscription, TimeScale};
 use cloudtwin_core::Instance;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -26,7 +27,13 @@ pub struct Doc {
     pub pricing_cycle: String,
     pub duration: i64,
     pub auto_renew: bool,
+    /// The end of the first term, as created; reads show the subscription's current end.
     pub expire_ms: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscription: Option<Subscription>,
+    /// Set for a read: the term ran out unrenewed (`lockMode` `LockByExpiration`).
+    #[serde(skip)]
+    pub lapsed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -69,6 +76,30 @@ fn resource(
 }
 
 impl Doc {
+    /// What a term bills: every QRS and searcher vCPU, and every searcher's disk.
+    pub fn billed_items(&self) -> Vec<(String, i64)> {
+        vec![
+            (
+                "vcpu".to_string(),
+                self.qrs.cpu * self.qrs.node_count + self.search.cpu * self.search.node_count,
+            ),
+            (
+                "disk.gb".to_string(),
+                self.search.disk * self.search.node_count,
+            ),
+        ]
+    }
+
+    /// The document as a read at `now_ms` shows it: the current term's end, and whether
+    /// it lapsed. Havenask has no expired status: an expired instance is locked.
+    pub fn at(mut self, now_ms: i64, scale: TimeScale) -> Doc {
+        if let Some(s) = self.subscription {
+            self.expire_ms = s.visible_end_ms(now_ms, scale);
+            self.lapsed = s.lapsed(now_ms);
+        }
+        self
+    }
+
     /// Builds the document of validated components.
     pub fn new(
         catalog: &Catalog,
@@ -89,6 +120,8 @@ impl Doc {
             duration,
             auto_renew,
             expire_ms,
+            subscription: None,
+            lapsed: false,
         };
         doc.set_components(catalog, components);
         doc
@@ -184,7 +217,7 @@ pub fn update_view(instance: &Instance, doc: &Doc, catalog: &Catalog) -> Value {
         "updateTime": iso_time(instance.updated_ms),
         "expiredTime": iso_time(doc.expire_ms),
         "inDebt": false,
-        "lockMode": "Unlock",
+        "lockMode": if doc.lapsed { "LockByExpiration" } else { "Unlock" },
         "resourceGroupId": instance.resource_group_id,
     })
 }

@@ -3,6 +3,7 @@
 //! codes are DMS's (see `errors` in mod.rs). Checks run in the page's field order, except that
 //! storage space and broker count are checked after the flavor they depend on.
 
+use cloudtwin_core::billing::Period;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -46,11 +47,9 @@ pub struct CreateBody {
 
 #[derive(Debug, Default, Deserialize)]
 pub struct BssParam {
-    /// Type-checked only: cloudtwin bills nothing.
-    #[allow(dead_code)]
     pub is_auto_renew: Option<bool>,
     pub charging_mode: Option<String>,
-    #[allow(dead_code)]
+    /// `false` leaves the order unpaid and the instance invisible until BSS pays it.
     pub is_auto_pay: Option<bool>,
     pub period_type: Option<String>,
     pub period_num: Option<i64>,
@@ -85,7 +84,16 @@ pub struct ValidCreate {
     pub disk_encrypted_key: String,
     /// 1 pay-per-use, 0 yearly/monthly (ShowInstance's `charging_mode`).
     pub charging_mode: i64,
+    /// prePaid: the period bought, whether it renews itself, whether it is paid at once.
+    pub prepaid: Option<Prepaid>,
     pub password: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Prepaid {
+    pub period: Period,
+    pub auto_renew: bool,
+    pub auto_pay: bool,
 }
 
 /// A JSON body into `T`; absent body → 400 `DMS.00400004`, wrong types → `DMS.00400005`.
@@ -254,8 +262,8 @@ pub fn validate_create(
             "disk_encrypted_key is mandatory when disk encryption is enabled (disk_encrypted_enable is true).",
         ));
     }
-    let charging_mode = match &body.bss_param {
-        None => 1,
+    let (charging_mode, prepaid) = match &body.bss_param {
+        None => (1, None),
         Some(b) => validate_bss(b)?,
     };
     Ok(ValidCreate {
@@ -292,6 +300,7 @@ pub fn validate_create(
         disk_encrypted,
         disk_encrypted_key,
         charging_mode,
+        prepaid,
         password: body.password.filter(|p| !p.is_empty()),
     })
 }
@@ -329,9 +338,9 @@ pub fn validate_zones(
 }
 
 /// `bss_param`: `postPaid` (default) or `prePaid` with a month (1–9) or year (1–3) period.
-fn validate_bss(b: &BssParam) -> Result<i64, HwError> {
+fn validate_bss(b: &BssParam) -> Result<(i64, Option<Prepaid>), HwError> {
     match b.charging_mode.as_deref().unwrap_or("postPaid") {
-        "postPaid" => Ok(1),
+        "postPaid" => Ok((1, None)),
         "prePaid" => {
             let range = match b.period_type.as_deref() {
                 Some("month") => 1..=9,
@@ -344,7 +353,16 @@ fn validate_bss(b: &BssParam) -> Result<i64, HwError> {
                 }
             };
             match b.period_num {
-                Some(n) if range.contains(&n) => Ok(0),
+                Some(n) if range.contains(&n) => Ok((
+                    0,
+                    Some(Prepaid {
+                        period: crate::billing::period(b.period_type.as_deref(), Some(n))
+                            .expect("month and year are periods"),
+                        auto_renew: b.is_auto_renew.unwrap_or(false),
+                        // Terraform sends true; the API's default is false.
+                        auto_pay: b.is_auto_pay.unwrap_or(false),
+                    }),
+                )),
                 other => Err(bad_body(format!(
                     "bss_param.period_num {} is invalid: {} to {} for period_type {}.",
                     other.map_or("(none)".to_string(), |n| n.to_string()),
@@ -651,6 +669,13 @@ mod tests {
         b["bss_param"] =
             json!({"charging_mode": "prePaid", "period_type": "month", "period_num": 9});
         assert_eq!(check(b).unwrap().charging_mode, 0);
+        assert!(check(with(
+            "bss_param",
+            json!({"charging_mode": "prePaid", "period_type": "month", "period_num": 1})
+        ))
+        .unwrap()
+        .prepaid
+        .is_some());
     }
 
     #[test]

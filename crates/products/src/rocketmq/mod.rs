@@ -22,12 +22,20 @@ mod model;
 mod routes;
 
 use async_trait::async_trait;
+use cloudtwin_core::billing::{OrderKind, Subscription};
 use cloudtwin_core::{FailedOutcome, Instance, JobOutcome, Product, TransitionKind};
 use cloudtwin_huawei::{Call, HuaweiApi, HwError, Reply, Route};
 use cloudtwin_store::{InstanceQuery, Mutation, StoreError};
 use serde_json::{json, Value};
 
 pub use catalog::Catalog;
+
+/// The billed items of a stored RocketMQ document (for the ledger's generic calls).
+pub(crate) fn billed_items(doc: &Value) -> Result<Vec<(String, i64)>, String> {
+    serde_json::from_value::<Doc>(doc.clone())
+        .map(|d| d.billed_items())
+        .map_err(|e| e.to_string())
+}
 use create::{body_of, CreateBody, NewSize, ResizeBody, UpdateBody};
 use errors::bad_body;
 use model::{instance_view, task_view, Doc};
@@ -44,6 +52,8 @@ const CREATEFAILED: &str = "CREATEFAILED";
 const EXTENDEDFAILED: &str = "EXTENDEDFAILED";
 /// The API's status for an abnormal instance: what a failed delete leaves.
 const ERROR: &str = "ERROR";
+/// A prePaid instance whose order is not paid: invisible (404 `DMS.00404022`) until it is.
+const UNPAID: &str = "UNPAID";
 
 /// ListInstances' `status` values (the API definition's enum).
 const STATUSES: &[&str] = &[
@@ -143,7 +153,7 @@ impl RocketMq {
             .live_instance(&call.caller()?.account_id, Product::RocketMq, id)
             .await
             .map_err(errors::store)?
-            .filter(|i| &i.region == region)
+            .filter(|i| &i.region == region && i.status != UNPAID)
             .ok_or_else(errors::not_found)?;
         let doc = Doc::from_instance(&instance).map_err(HwError::internal)?;
         Ok((instance, doc))
@@ -199,10 +209,23 @@ impl RocketMq {
         let valid = create::validate_create(&self.catalog, &region, body)?;
         self.check_name_free(call, &valid.name, None).await?;
         let sealed = valid.password.as_deref().map(|p| self.ctx.seal(p));
-        let doc = Doc::new(&valid, &caller.account_id, sealed);
+        let mut doc = Doc::new(&valid, &caller.account_id, sealed);
         let now = self.ctx.clock.now_ms();
         let id = self.new_id();
-        let instance = Instance {
+        let prepaid = valid.prepaid;
+        doc.subscription = prepaid
+            .map(|p| Subscription::start(p.period, now, p.auto_renew, self.ctx.billing.scale));
+        let amount = match prepaid {
+            Some(p) => {
+                let monthly = self
+                    .ctx
+                    .monthly_cents(Product::RocketMq, &doc.billed_items())
+                    .map_err(|e| bad_body(e.to_string()))?;
+                p.period.price_cents(monthly)
+            }
+            None => 0,
+        };
+        let mut instance = Instance {
             id: id.clone(),
             account_id: caller.account_id.clone(),
             product: Product::RocketMq,
@@ -211,29 +234,49 @@ impl RocketMq {
             status: CREATING.into(),
             resource_group_id: valid.enterprise_project_id,
             tags: Vec::new(),
-            doc: doc.to_value(),
+            doc: Value::Null,
             created_ms: now,
             updated_ms: now,
             deleted: false,
             version: 1,
         };
-        let job = self.ctx.engine.job(
+        let mut job = self.ctx.engine.job(
             self.new_id(),
             &instance,
             "CreateInstance",
             TransitionKind::Create,
             JobOutcome::new(RUNNING, None, FailedOutcome::new(CREATEFAILED, None)),
         );
-        self.ctx
-            .store
-            .commit(vec![
-                Mutation::InsertInstance(instance),
-                Mutation::PutJob(job),
-            ])
-            .await
-            .map_err(errors::store)?;
+        let mut extra = Vec::new();
+        let mut answer = json!({"instance_id": id});
+        if let Some(p) = prepaid {
+            let mut order = self.ctx.order(
+                &instance,
+                OrderKind::New,
+                amount,
+                Some(p.period),
+                p.auto_pay,
+            );
+            doc.order_id = Some(order.id.clone());
+            answer["order_id"] = json!(order.id);
+            if p.auto_pay {
+                extra.push(Mutation::PutJob(
+                    self.ctx.expiry_job(&instance, doc.subscription.as_ref()),
+                ));
+            } else {
+                Context::park(&mut job);
+                instance.status = UNPAID.into();
+                order.job_id = Some(job.id.clone());
+                order.status_on_pay = Some(CREATING.into());
+            }
+            extra.push(Mutation::PutOrder(order));
+        }
+        instance.doc = doc.to_value();
+        let mut batch = vec![Mutation::InsertInstance(instance), Mutation::PutJob(job)];
+        batch.extend(extra);
+        self.ctx.store.commit(batch).await.map_err(errors::store)?;
         self.ctx.engine.notify();
-        Ok(Reply::ok(json!({"instance_id": id})))
+        Ok(Reply::ok(answer))
     }
 
     async fn show(&self, call: &Call<'_>) -> Result<Reply, HwError> {
@@ -266,7 +309,8 @@ impl RocketMq {
         let project = q(call, "enterprise_project_id");
         let mut matching = Vec::new();
         for i in self.instances_in(call).await? {
-            let keep = status.is_none_or(|s| i.status == s)
+            let keep = i.status != UNPAID
+                && status.is_none_or(|s| i.status == s)
                 && (include_failure || i.status != CREATEFAILED)
                 && id.is_none_or(|x| i.id == x)
                 && project.is_none_or(|p| i.resource_group_id == p)
@@ -664,6 +708,8 @@ impl RocketMq {
             .instance_jobs(&instance.account_id, &instance.id)
             .await
             .map_err(errors::store)?;
+        // A term's expiry is the ledger's, not a task of the instance.
+        jobs.retain(|j| j.operation != crate::billing::EXPIRE_OPERATION);
         jobs.reverse();
         let params = |op: &str| match op {
             "ResizeInstance" => doc.last_resize.clone(),

@@ -2,6 +2,7 @@
 //! render it: the key names and JSON types of the SDK's `ShowInstanceResponse`,
 //! `InstanceDetail` and `ListBackgroundTasksRespTasks`.
 
+use cloudtwin_core::billing::Subscription;
 use cloudtwin_core::{Instance, Job, JobState};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -46,6 +47,11 @@ pub struct Doc {
     /// The last resize's parameters, for the task list.
     #[serde(default)]
     pub last_resize: Value,
+    /// prePaid: the order that bought the instance (Terraform reads it from ShowInstance).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscription: Option<Subscription>,
 }
 
 impl Doc {
@@ -79,7 +85,20 @@ impl Doc {
             user_name: user_name.to_owned(),
             password_sealed,
             last_resize: Value::Null,
+            order_id: None,
+            subscription: None,
         }
+    }
+
+    /// What a term bills: each broker of the flavor, and the storage.
+    pub fn billed_items(&self) -> Vec<(String, i64)> {
+        vec![
+            (format!("flavor.{}", self.product_id), self.broker_num),
+            (
+                format!("storage.{}", self.storage_spec_code),
+                self.storage_space,
+            ),
+        ]
     }
 
     pub fn from_instance(i: &Instance) -> Result<Self, serde_json::Error> {
@@ -252,6 +271,9 @@ pub fn instance_view(i: &Instance, d: &Doc, catalog: &Catalog, list: bool) -> Va
         ("auto_volume_expand_enable", json!(false)),
     ];
     let mut v = Value::Object(pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect());
+    if let Some(order_id) = &d.order_id {
+        v["order_id"] = json!(order_id);
+    }
     if list {
         v["disk_encrypted_key"] = json!(d.disk_encrypted_key);
         v.as_object_mut()

@@ -28,6 +28,8 @@ pub fn validate_resource_group(id: &str) -> Result<(), AliError> {
 #[serde(rename_all = "PascalCase")]
 pub struct CreateRequest {
     pub admin_password: Option<String>,
+    /// Pays a prePaid order at once (the default); `false` leaves it unpaid.
+    pub auto_pay: Option<bool>,
     pub auto_renew: Option<bool>,
     pub backend_node_groups: Option<Vec<GroupSpec>>,
     #[serde(alias = "clientToken")]

@@ -20,8 +20,10 @@ pub use catalog::Catalog;
 use create::{check_cu, check_node_number, check_storage_size, Component, CreateRequest, TagSpec};
 use model::{instance_view, node_group_view, Doc, NodeGroup, VSwitch};
 
+use crate::billing::{self, BillingError};
 use crate::params::{self, required, text, Page};
 use crate::{request_hash, Context, Errors, Transition, CLIENT_TOKEN_TTL_MS, WRITE_RETRIES};
+use cloudtwin_core::billing::{OrderKind, OrderStatus, Period, PeriodUnit, Subscription};
 
 pub const VERSION: &str = "2022-10-19";
 const CREATE_ACTION: &str = "CreateInstanceV1";
@@ -109,18 +111,6 @@ impl StarRocks {
         format!("{prefix}{}", self.ctx.ids.hex(16))
     }
 
-    fn order_id(&self, pay_type: &str) -> i64 {
-        if pay_type == "prePaid" {
-            self.ctx
-                .ids
-                .digits(15)
-                .parse()
-                .expect("15 digits fit in i64")
-        } else {
-            0
-        }
-    }
-
     /// A live instance of the caller's, with its document.
     async fn load(&self, caller: &Caller, id: &str) -> Result<(Instance, Doc), AliError> {
         let instance = self
@@ -156,6 +146,62 @@ impl StarRocks {
                 },
             )
             .await
+    }
+
+    /// [`Context::mutate_with`] with StarRocks' errors and its document decoded.
+    async fn mutate_billed<T>(
+        &self,
+        caller: &Caller,
+        id: &str,
+        mut change: impl FnMut(
+            &mut Instance,
+            &Doc,
+        ) -> Result<(T, Option<Transition>, Vec<Mutation>), AliError>,
+    ) -> Result<T, AliError> {
+        let errors = Errors {
+            not_found,
+            store: store_error,
+        };
+        self.ctx
+            .mutate_with(
+                &caller.account_id,
+                Product::StarRocks,
+                id,
+                &errors,
+                |instance| {
+                    let doc = Doc::from_instance(instance).map_err(AliError::internal)?;
+                    change(instance, &doc)
+                },
+            )
+            .await
+    }
+
+    /// The order a prePaid configuration change writes: the monthly difference for the
+    /// rest of the term (a downgrade refunds nothing). postPaid changes have none (0).
+    fn change_order(
+        &self,
+        instance: &Instance,
+        before: &Doc,
+        after: &Doc,
+    ) -> Result<(i64, Vec<Mutation>), AliError> {
+        let Some(subscription) = before.subscription.filter(|_| before.pay_type == "prePaid")
+        else {
+            return Ok((0, Vec::new()));
+        };
+        let extra = (self.instance_monthly(after)? - self.instance_monthly(before)?).max(0);
+        let now = self.ctx.clock.now_ms();
+        // The term is compressed by the time scale; the price is of the real time it covers.
+        let remaining_hours = (subscription.end_ms - now).max(0) as f64
+            * self.ctx.billing.scale.factor()
+            / 3_600_000.0;
+        let amount = (extra as f64 * remaining_hours
+            / cloudtwin_core::billing::HOURS_PER_MONTH as f64)
+            .round() as i64;
+        let order = self
+            .ctx
+            .order(instance, OrderKind::Change, amount, None, true);
+        let id = order.id.parse().map_err(AliError::internal)?;
+        Ok((id, vec![Mutation::PutOrder(order)]))
     }
 
     async fn create(&self, call: &Call<'_>) -> Result<Value, AliError> {
@@ -220,12 +266,10 @@ impl StarRocks {
                 primary: *zone == valid.zone_id,
             })
             .collect();
-        let order_id = self.order_id(&valid.pay_type);
-        let expire_ms = match (valid.pricing_cycle.as_deref(), valid.duration) {
-            (Some("Year"), Some(n)) => Some(now + n * 365 * 86_400_000),
-            (Some(_), Some(n)) => Some(now + n * 30 * 86_400_000),
-            _ => None,
-        };
+        let period = billing::period(valid.pricing_cycle.as_deref(), valid.duration);
+        let auto_pay = req.auto_pay.unwrap_or(true);
+        let subscription =
+            period.map(|p| Subscription::start(p, now, valid.auto_renew, self.ctx.billing.scale));
         let doc = Doc {
             version: valid.version.clone(),
             minor_version: self.catalog.versions[&valid.version].clone(),
@@ -242,10 +286,13 @@ impl StarRocks {
             kms_key_id: valid.kms_key_id,
             oss_accessing_role_name: valid.oss_accessing_role_name,
             enable_multi_az: valid.enable_multi_az,
-            order_id,
             admin_password: self.ctx.seal(&valid.admin_password),
-            expire_ms,
+            subscription,
             node_groups,
+        };
+        let amount = match period {
+            Some(p) => p.price_cents(self.instance_monthly(&doc)?),
+            None => 0,
         };
         let instance = Instance {
             id: instance_id.clone(),
@@ -267,15 +314,37 @@ impl StarRocks {
             Some(doc.to_value()),
             FailedOutcome::new("creating_failed", None),
         );
-        let job = self.ctx.engine.job(
+        let mut job = self.ctx.engine.job(
             self.new_id("op-"),
             &instance,
             "CreateInstance",
             TransitionKind::Create,
             outcome,
         );
+        let mut instance = instance;
+        let mut extra = Vec::new();
+        let mut order_id = 0i64;
+        if subscription.is_some() {
+            let mut order = self
+                .ctx
+                .order(&instance, OrderKind::New, amount, period, auto_pay);
+            order_id = order.id.parse().map_err(AliError::internal)?;
+            if auto_pay {
+                extra.push(Mutation::PutJob(
+                    self.ctx.expiry_job(&instance, subscription.as_ref()),
+                ));
+            } else {
+                // Waits for its payment: the instance reads `unpaid`, its job is parked.
+                Context::park(&mut job);
+                instance.status = "unpaid".into();
+                order.job_id = Some(job.id.clone());
+                order.status_on_pay = Some("creating".into());
+            }
+            extra.push(Mutation::PutOrder(order));
+        }
         let data = json!({"InstanceId": instance_id, "OrderId": order_id});
         let mut batch = vec![Mutation::InsertInstance(instance), Mutation::PutJob(job)];
+        batch.extend(extra);
         if let Some(token) = &token {
             batch.push(Mutation::InsertIdempotency {
                 record: cloudtwin_store::IdempotencyRecord {
@@ -369,7 +438,8 @@ impl StarRocks {
         let mut data = Vec::new();
         for instance in &found.items {
             let doc = Doc::from_instance(instance).map_err(AliError::internal)?;
-            data.push(instance_view(instance, &doc, now));
+            let expire = doc.expire_ms(now, self.ctx.billing.scale);
+            data.push(instance_view(instance, &doc, now, expire));
         }
         let total = found.total;
         Ok((Value::Array(data), total))
@@ -405,10 +475,11 @@ impl StarRocks {
             .filter(|g| status.is_none_or(|s| s.eq_ignore_ascii_case(&g.status)))
             .collect();
         let total = groups.len();
+        let expire = doc.expire_ms(self.ctx.clock.now_ms(), self.ctx.billing.scale);
         let data = page
             .slice(groups)
             .into_iter()
-            .map(|g| node_group_view(&instance, &doc, g))
+            .map(|g| node_group_view(&instance, &doc, g, expire))
             .collect();
         Ok((Value::Array(data), total))
     }
@@ -421,7 +492,7 @@ impl StarRocks {
         let group_id = required(input, "NodeGroupId")?;
         let target = int(input, "Target")?.ok_or_else(|| AliError::missing("Target"))?;
         let catalog = &self.catalog;
-        let order_id = self.mutate(call.caller, id, |instance, doc| {
+        let order_id = self.mutate_billed(call.caller, id, |instance, doc| {
             if instance.status != "running" {
                 return Err(wrong_status(&instance.status, action));
             }
@@ -482,7 +553,8 @@ impl StarRocks {
                     FailedOutcome::new("running", Some(doc.to_value())),
                 ),
             };
-            Ok((self.order_id(&doc.pay_type), Some(transition)))
+            let (order_id, order) = self.change_order(instance, doc, &after)?;
+            Ok((order_id, Some(transition), order))
         })
         .await?;
         Ok(json!(order_id))
@@ -603,6 +675,7 @@ impl StarRocks {
             .await
             .map_err(store_error)?
             .into_iter()
+            .filter(|j| j.operation != billing::EXPIRE_OPERATION)
             .filter(|j| op_id.is_none_or(|o| o == j.id))
             .filter(|j| op_status.is_none_or(|s| s.eq_ignore_ascii_case(operation_status(j.state))))
             .filter(|j| op_type.is_none_or(|t| t == j.operation))
@@ -629,6 +702,270 @@ impl StarRocks {
             })
             .collect();
         Ok((Value::Array(data), total))
+    }
+
+    fn monthly(&self, items: &[(String, i64)]) -> Result<i64, AliError> {
+        self.ctx
+            .monthly_cents(Product::StarRocks, items)
+            .map_err(|e| invalid(e.to_string()))
+    }
+
+    /// A prePaid period from `PricingCycle` and `Duration`, checked against the catalog.
+    fn prepaid_period(
+        &self,
+        cycle: Option<&str>,
+        duration: Option<i64>,
+    ) -> Result<Period, AliError> {
+        let cycle = cycle
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| AliError::missing("PricingCycle"))?;
+        let Some(range) = self.catalog.pricing_cycles.get(cycle) else {
+            let cycles: Vec<String> = self.catalog.pricing_cycles.keys().cloned().collect();
+            return Err(invalid(format!(
+                "PricingCycle should be select from set [{}], got {cycle:?}",
+                cycles.join(", ")
+            )));
+        };
+        let duration = duration.ok_or_else(|| AliError::missing("Duration"))?;
+        if !range.contains(duration) {
+            return Err(invalid(format!(
+                "Duration must be between {} and {} for PricingCycle {cycle}, got {duration}",
+                range.min, range.max
+            )));
+        }
+        billing::period(Some(cycle), Some(duration))
+            .ok_or_else(|| invalid(format!("PricingCycle {cycle:?} is not a period")))
+    }
+
+    /// QueryPriceV1: the list price of a configuration, from the price table. prePaid
+    /// prices the whole period; postPaid prices one hour.
+    fn query_price(&self, call: &Call<'_>) -> Result<Value, AliError> {
+        let body = match &call.input.body {
+            Value::Null => json!({}),
+            other => other.clone(),
+        };
+        let req: CreateRequest = serde_path_to_error::deserialize(body)
+            .map_err(|e| invalid(format!("{} has the wrong type: {}", e.path(), e.inner())))?;
+        let pay_type = req
+            .pay_type
+            .as_deref()
+            .filter(|p| !p.is_empty())
+            .ok_or_else(|| AliError::missing("PayType"))?;
+        let period = match pay_type {
+            "prePaid" => self.prepaid_period(req.pricing_cycle.as_deref(), req.duration)?,
+            "postPaid" => Period {
+                unit: PeriodUnit::Hour,
+                count: 1,
+            },
+            other => {
+                return Err(invalid(format!(
+                    "PayType should be select from set [{}], got {other:?}",
+                    self.catalog.pay_types.join(", ")
+                )))
+            }
+        };
+        let table = self.ctx.billing.table(Product::StarRocks);
+        let mut components = Vec::new();
+        let mut total = 0;
+        for (component, given, defaults, default_one) in [
+            (
+                Component::Frontend,
+                &req.frontend_node_groups,
+                &self.catalog.defaults.frontend,
+                true,
+            ),
+            (
+                Component::Backend,
+                &req.backend_node_groups,
+                &self.catalog.defaults.backend,
+                true,
+            ),
+            (
+                Component::Observer,
+                &req.observer_node_groups,
+                &self.catalog.defaults.frontend,
+                false,
+            ),
+        ] {
+            let specs = match given {
+                Some(list) if !list.is_empty() => list.clone(),
+                _ if default_one => vec![Default::default()],
+                _ => continue,
+            };
+            let mut cents = 0;
+            for spec in &specs {
+                let cu = spec.cu.unwrap_or(defaults.cu);
+                let nodes = spec
+                    .resident_node_number
+                    .unwrap_or(defaults.resident_node_number);
+                let size = spec.storage_size.unwrap_or(defaults.storage_size);
+                check_cu(&self.catalog, component, cu)?;
+                check_node_number(&self.catalog, component, nodes)?;
+                check_storage_size(&self.catalog, component, size)?;
+                let spec_type = spec
+                    .spec_type
+                    .clone()
+                    .unwrap_or_else(|| defaults.spec_type.clone());
+                let level = spec
+                    .storage_performance_level
+                    .clone()
+                    .unwrap_or_else(|| defaults.storage_performance_level.clone());
+                let disks = spec.disk_number.unwrap_or(defaults.disk_number);
+                let items = price_items(
+                    [(cu, nodes, spec_type.as_str(), size, disks, level.as_str())].into_iter(),
+                );
+                cents += period.price_cents(self.monthly(&items)?);
+            }
+            total += cents;
+            components.push(json!({
+                "ComponentName": component.code(),
+                "OriginalAmount": yuan(cents),
+                "TradeAmount": yuan(cents),
+                "DiscountAmount": 0.0,
+            }));
+        }
+        Ok(json!({
+            "Currency": table.currency,
+            "OriginalAmount": yuan(total),
+            "TradeAmount": yuan(total),
+            "DiscountAmount": 0.0,
+            "StandPrice": yuan(total),
+            "StandDiscountPrice": 0.0,
+            "ComponentPrices": components,
+            "ModuleInstance": [],
+            "OptionalPromotions": [],
+            "Rules": [],
+        }))
+    }
+
+    /// The monthly list price of an instance as it is configured now.
+    fn instance_monthly(&self, doc: &Doc) -> Result<i64, AliError> {
+        self.monthly(&doc_items(doc))
+    }
+
+    /// QueryRenewPrice: what RenewInstance would charge for the period, at the instance's
+    /// current configuration.
+    async fn query_renew_price(&self, call: &Call<'_>) -> Result<Value, AliError> {
+        let input = &call.input;
+        let id = required(input, "InstanceId")?;
+        let period = self.prepaid_period(text(input, "PricingCycle"), int(input, "Duration")?)?;
+        let (_, doc) = self.load(call.caller, id).await?;
+        if doc.pay_type != "prePaid" {
+            return Err(billing_error(BillingError::NotSubscribed(id.into())));
+        }
+        let cents = period.price_cents(self.instance_monthly(&doc)?);
+        Ok(json!([{
+            "BillingInstanceId": id,
+            "Currency": self.ctx.billing.table(Product::StarRocks).currency,
+            "OriginalAmount": yuan(cents),
+            "TradeAmount": yuan(cents),
+            "DiscountAmount": 0.0,
+            "StandPrice": yuan(cents),
+            "StandDiscountPrice": 0.0,
+            "OptionalPromotions": [],
+            "Rules": [],
+        }]))
+    }
+
+    /// RenewInstance: more time on a prePaid instance, with a paid renewal order; an
+    /// instance that expired (`disable`) runs again.
+    async fn renew(&self, call: &Call<'_>) -> Result<Value, AliError> {
+        let input = &call.input;
+        let id = required(input, "InstanceId")?;
+        let period = self.prepaid_period(text(input, "PricingCycle"), int(input, "Duration")?)?;
+        for _ in 0..WRITE_RETRIES {
+            let (mut instance, doc) = self.load(call.caller, id).await?;
+            if doc.pay_type != "prePaid" {
+                return Err(billing_error(BillingError::NotSubscribed(id.into())));
+            }
+            match self.ctx.renew(&mut instance, period, true).await {
+                Ok(order) => return Ok(json!({"OrderIds": [order.id]})),
+                Err(BillingError::Store(StoreError::Conflict(_))) => continue,
+                Err(e) => return Err(billing_error(e)),
+            }
+        }
+        Err(store_error(StoreError::Conflict(format!(
+            "instance {id} kept changing"
+        ))))
+    }
+
+    /// ModifyChargeType: postPaid → prePaid (a paid new-subscription order for the period)
+    /// or prePaid → postPaid (a change order; the term ends now).
+    async fn modify_charge_type(&self, call: &Call<'_>) -> Result<Value, AliError> {
+        let input = &call.input;
+        let id = required(input, "InstanceId")?;
+        let auto_renew = flag(input, "AutoRenew")?.unwrap_or(false);
+        let cycle = text(input, "PricingCycle");
+        let duration = int(input, "Duration")?;
+        for _ in 0..WRITE_RETRIES {
+            let (mut instance, mut doc) = self.load(call.caller, id).await?;
+            if instance.status != "running" {
+                return Err(wrong_status(&instance.status, "ModifyChargeType"));
+            }
+            let now = self.ctx.clock.now_ms();
+            let order = if doc.pay_type == "postPaid" {
+                let period = self.prepaid_period(cycle, duration)?;
+                let amount = period.price_cents(self.instance_monthly(&doc)?);
+                doc.pay_type = "prePaid".into();
+                doc.pricing_cycle = cycle.map(str::to_owned);
+                doc.duration = duration;
+                doc.auto_renew = auto_renew;
+                doc.subscription = Some(Subscription::start(
+                    period,
+                    now,
+                    auto_renew,
+                    self.ctx.billing.scale,
+                ));
+                self.ctx
+                    .order(&instance, OrderKind::New, amount, Some(period), true)
+            } else {
+                doc.pay_type = "postPaid".into();
+                doc.pricing_cycle = None;
+                doc.duration = None;
+                doc.auto_renew = false;
+                doc.subscription = None;
+                self.ctx.order(&instance, OrderKind::Change, 0, None, true)
+            };
+            instance.doc = doc.to_value();
+            instance.updated_ms = now;
+            let expiry = self.ctx.expiry_job(&instance, doc.subscription.as_ref());
+            let order_id: i64 = order.id.parse().map_err(AliError::internal)?;
+            let batch = vec![
+                Mutation::UpdateInstance(instance),
+                Mutation::PutOrder(order),
+                Mutation::PutJob(expiry),
+            ];
+            match self.ctx.store.commit(batch).await {
+                Ok(()) => {
+                    self.ctx.engine.notify();
+                    return Ok(json!(order_id));
+                }
+                Err(StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(store_error(e)),
+            }
+        }
+        Err(store_error(StoreError::Conflict(format!(
+            "instance {id} kept changing"
+        ))))
+    }
+
+    /// QueryUnpaidOrder: the instance's order still waiting for payment, if any.
+    async fn query_unpaid_order(&self, call: &Call<'_>) -> Result<Value, AliError> {
+        let id = required(&call.input, "InstanceId")?;
+        let (instance, _) = self.load(call.caller, id).await?;
+        let orders = self
+            .ctx
+            .store
+            .instance_orders(&instance.account_id, &instance.id)
+            .await
+            .map_err(store_error)?;
+        let unpaid = orders
+            .iter()
+            .rev()
+            .find(|o| o.status == OrderStatus::Unpaid)
+            .map(|o| o.id.parse::<i64>().map_err(AliError::internal))
+            .transpose()?;
+        Ok(json!(unpaid))
     }
 
     fn describe_regions(&self) -> Value {
@@ -746,6 +1083,58 @@ impl StarRocks {
     }
 }
 
+/// The billed items of node groups, each `(cu, nodes, specType, storageSize, diskNumber,
+/// performance level)`: CU by spec type and disk GiB by performance level, for every node.
+fn price_items<'a>(
+    groups: impl Iterator<Item = (i64, i64, &'a str, i64, i64, &'a str)>,
+) -> Vec<(String, i64)> {
+    let mut items = Vec::new();
+    for (cu, nodes, spec, size, disks, level) in groups {
+        items.push((format!("cu.{spec}"), cu * nodes));
+        items.push((format!("storage.{level}"), size * disks * nodes));
+    }
+    items
+}
+
+/// The billed items of a document's node groups.
+fn doc_items(doc: &Doc) -> Vec<(String, i64)> {
+    price_items(doc.node_groups.iter().map(|g| {
+        (
+            g.cu,
+            g.resident_node_number,
+            g.spec_type.as_str(),
+            g.storage_size,
+            g.disk_number,
+            g.storage_performance_level.as_str(),
+        )
+    }))
+}
+
+/// The billed items of a stored StarRocks document (for the ledger's generic calls).
+pub(crate) fn billed_items(doc: &Value) -> Result<Vec<(String, i64)>, String> {
+    serde_json::from_value::<Doc>(doc.clone())
+        .map(|d| doc_items(&d))
+        .map_err(|e| e.to_string())
+}
+
+/// Cents as the price API shows amounts: yuan with two decimals.
+fn yuan(cents: i64) -> f64 {
+    cents as f64 / 100.0
+}
+
+fn billing_error(e: BillingError) -> AliError {
+    match e {
+        BillingError::NotSubscribed(id) => AliError::new(
+            400,
+            "IncorrectInstanceStatus",
+            format!("The instance {id} is postPaid; only a prePaid (subscription) instance can be renewed."),
+        ),
+        BillingError::Busy(_, status) => wrong_status(&status, "this billing operation"),
+        BillingError::Store(e) => store_error(e),
+        other => AliError::internal(other),
+    }
+}
+
 fn check_resource_type(resource_type: Option<&str>) -> Result<(), AliError> {
     match resource_type {
         None => Err(AliError::missing("ResourceType")),
@@ -819,6 +1208,11 @@ impl AliyunApi for StarRocks {
             "TagResources" => (self.retag(&call, false).await?, None),
             "UnTagResources" => (self.retag(&call, true).await?, None),
             "DescribeRegions" => (self.describe_regions(), None),
+            "QueryPriceV1" => (self.query_price(&call)?, None),
+            "RenewInstance" => (self.renew(&call).await?, None),
+            "QueryRenewPrice" => (self.query_renew_price(&call).await?, None),
+            "ModifyChargeType" => (self.modify_charge_type(&call).await?, None),
+            "QueryUnpaidOrder" => (self.query_unpaid_order(&call).await?, None),
             "DescribeAvailableZones" => (self.describe_zones(&call.input)?, None),
             other => return Err(AliError::not_implemented(other)),
         };

@@ -1,5 +1,6 @@
 //! The StarRocks instance document as stored, and its views on the wire.
 
+use cloudtwin_core::billing::{Subscription, TimeScale};
 use cloudtwin_core::Instance;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -23,10 +24,11 @@ pub struct Doc {
     pub kms_key_id: Option<String>,
     pub oss_accessing_role_name: Option<String>,
     pub enable_multi_az: bool,
-    pub order_id: i64,
     /// The administrator password, sealed under the master key (hex); never on the wire.
     pub admin_password: String,
-    pub expire_ms: Option<i64>,
+    /// The prePaid term; `None` for postPaid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscription: Option<Subscription>,
     pub node_groups: Vec<NodeGroup>,
 }
 
@@ -67,6 +69,11 @@ impl Doc {
         serde_json::to_value(self).expect("the document always serializes")
     }
 
+    /// The term's end as clients see it (an auto-renewing term rolls over).
+    pub fn expire_ms(&self, now_ms: i64, scale: TimeScale) -> Option<i64> {
+        self.subscription.map(|s| s.visible_end_ms(now_ms, scale))
+    }
+
     /// The same document with every node group in `status`.
     pub fn with_group_status(&self, status: &str) -> Doc {
         let mut doc = self.clone();
@@ -88,8 +95,8 @@ fn tags_view(instance: &Instance) -> Value {
 }
 
 /// One element of DescribeInstances' `Data`.
-pub fn instance_view(instance: &Instance, doc: &Doc, now_ms: i64) -> Value {
-    let running_ms = if instance.status == "creating" {
+pub fn instance_view(instance: &Instance, doc: &Doc, now_ms: i64, expire_ms: Option<i64>) -> Value {
+    let running_ms = if instance.status == "creating" || instance.status == "unpaid" {
         0
     } else {
         (now_ms - instance.created_ms).max(0)
@@ -111,7 +118,7 @@ pub fn instance_view(instance: &Instance, doc: &Doc, now_ms: i64) -> Value {
         "Tags": tags_view(instance),
         "ResourceGroupId": instance.resource_group_id,
         "BeginTime": instance.created_ms,
-        "ExpireTime": doc.expire_ms,
+        "ExpireTime": expire_ms,
         "RunningTime": running_ms,
         "Encrypted": doc.encrypted,
         "KmsKeyId": doc.kms_key_id,
@@ -123,7 +130,12 @@ pub fn instance_view(instance: &Instance, doc: &Doc, now_ms: i64) -> Value {
 }
 
 /// One element of DescribeNodeGroups' `Data`.
-pub fn node_group_view(instance: &Instance, doc: &Doc, group: &NodeGroup) -> Value {
+pub fn node_group_view(
+    instance: &Instance,
+    doc: &Doc,
+    group: &NodeGroup,
+    expire_ms: Option<i64>,
+) -> Value {
     json!({
         "NodeGroupId": group.id,
         "NodeGroupName": group.name,
@@ -145,7 +157,7 @@ pub fn node_group_view(instance: &Instance, doc: &Doc, group: &NodeGroup) -> Val
         "Status": group.status,
         "PayType": doc.pay_type,
         "BeginTime": group.created_ms,
-        "ExpireTime": doc.expire_ms,
+        "ExpireTime": expire_ms,
         "DefaultGroup": true,
         "Description": "",
         "EnablePublicNetwork": false,

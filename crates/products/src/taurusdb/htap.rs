@@ -7,15 +7,19 @@
 //! `normal` (what Terraform waits for). Changes (resize, restart) keep `normal` and show
 //! the operation in `actions[]` until their job lands; delete shows `deleting`.
 
+use cloudtwin_core::billing::{OrderKind, Period, PeriodUnit, Subscription};
 use cloudtwin_core::{
     FailedOutcome, Instance, JobError, JobOutcome, JobState, Product, TransitionKind,
 };
 use cloudtwin_huawei::{Call, HwError, Reply};
+use cloudtwin_store::Mutation;
 use serde_json::{json, Map, Value};
 
 use super::parent::{private_ip, ACTIVE};
 use super::validate::{self as v, param};
-use super::{Step, TaurusDb, HTAP_SUFFIX};
+use super::{internal, Step, TaurusDb, HTAP_SUFFIX};
+use crate::billing::set_subscription;
+use crate::Context;
 
 pub const PENDING: &str = "pending";
 pub const NORMAL: &str = "normal";
@@ -139,17 +143,10 @@ impl TaurusDb {
                     .unwrap_or("")
                     .to_owned()
             });
-        if let Some(pay) = v::opt_obj(body, "pay_info")? {
-            let model = v::opt_str(pay, "pay_model", "pay_info.pay_model")?;
-            if model.is_some_and(|m| m != "0") {
-                return Err(param(
-                    "pay_info.pay_model: StarRocks instances support only pay-per-use billing (0).",
-                ));
-            }
-            for k in ["period", "period_type", "is_auto_renew"] {
-                v::opt_str(pay, k, &format!("pay_info.{k}"))?;
-            }
-        }
+        let prepaid = match v::opt_obj(body, "pay_info")? {
+            Some(pay) => prepaid(pay)?,
+            None => None,
+        };
         v::opt_str(body, "region_code", "region_code")?;
 
         // The parent must be available and have room.
@@ -195,6 +192,11 @@ impl TaurusDb {
             "node_status": NORMAL,
             "actions": [],
         });
+        if let Some((period, auto_renew)) = prepaid {
+            doc["pay_model"] = json!("1");
+            let subscription = Subscription::start(period, now, auto_renew, self.ctx.billing.scale);
+            set_subscription(&mut doc, Some(&subscription));
+        }
         let outcome_doc = doc.clone();
         doc["node_status"] = json!(PENDING);
         let instance = Instance {
@@ -241,7 +243,51 @@ impl TaurusDb {
                 FailedOutcome::new(CREATEFAIL, None),
             ),
         };
-        let job_id = self.insert(instance, step).await?;
+        let Some((period, _)) = prepaid else {
+            let job_id = self.insert(instance, step).await?;
+            return Ok(Reply::created(
+                json!({"instance": answer_instance, "job_id": job_id}),
+            ));
+        };
+        // prePaid: the order waits for BSS payment (Terraform pays it), its job parked.
+        let monthly = self
+            .ctx
+            .monthly_cents(Product::HtapStarRocks, &billed_items(&instance.doc))
+            .map_err(param)?;
+        let mut job = self.job(&instance, step);
+        Context::park(&mut job);
+        let mut order = self.ctx.order(
+            &instance,
+            OrderKind::New,
+            period.price_cents(monthly),
+            Some(period),
+            false,
+        );
+        order.job_id = Some(job.id.clone());
+        order.status_on_pay = Some(PENDING.into());
+        let mut instance = instance;
+        instance.doc["order_id"] = json!(order.id);
+        if let Some(j) = job.outcome.doc.as_mut() {
+            j["order_id"] = json!(order.id);
+        }
+        let mut answer_instance = answer_instance;
+        answer_instance["pay_info"] = json!({
+            "pay_model": "1",
+            "order_id": order.id,
+            "period": period.count.to_string(),
+            "period_type": if period.unit == PeriodUnit::Year { "3" } else { "2" },
+            "is_auto_renew": if prepaid.is_some_and(|p| p.1) { "1" } else { "0" },
+        });
+        let job_id = job.id.clone();
+        self.ctx
+            .store
+            .commit(vec![
+                Mutation::InsertInstance(instance),
+                Mutation::PutJob(job),
+                Mutation::PutOrder(order),
+            ])
+            .await
+            .map_err(internal)?;
         Ok(Reply::created(
             json!({"instance": answer_instance, "job_id": job_id}),
         ))
@@ -556,8 +602,8 @@ impl TaurusDb {
                             "priority": k,
                             "frozen_flag": 0,
                             "db_port": 3306,
-                            "pay_model": "0",
-                            "order_id": "",
+                            "pay_model": pay_model(d),
+                            "order_id": order_id(d),
                             "traffic_ip": private_ip(&format!("{kind}{k}{}", i.id)),
                             "traffic_ipv6": "",
                             "az_code": d["az_code"],
@@ -634,7 +680,7 @@ impl TaurusDb {
             "new_version_available": false,
             "ssl_option": false,
             "dedicated_resource_id": "",
-            "pay_model": "0",
+            "pay_model": pay_model(d),
         });
         let mut out = head;
         if let (Some(o), Value::Object(r)) = (out.as_object_mut(), rest) {
@@ -652,6 +698,65 @@ fn ensure_idle(i: &Instance) -> Result<(), HwError> {
     } else {
         Ok(())
     }
+}
+
+/// `pay_info`: `pay_model` 0 (pay-per-use, the default) or 1 (yearly/monthly) with
+/// `period_type` 2 (month, 1–9) or 3 (year, 1–3), `period` and `is_auto_renew` (0 or 1).
+fn prepaid(pay: &Map<String, Value>) -> Result<Option<(Period, bool)>, HwError> {
+    let model = v::opt_str(pay, "pay_model", "pay_info.pay_model")?.unwrap_or("0");
+    for k in ["period", "period_type", "is_auto_renew"] {
+        v::opt_str(pay, k, &format!("pay_info.{k}"))?;
+    }
+    match model {
+        "0" => return Ok(None),
+        "1" => {}
+        _ => {
+            return Err(param(
+                "pay_info.pay_model: use 0 (pay-per-use) or 1 (yearly/monthly).",
+            ))
+        }
+    }
+    let unit = v::opt_str(pay, "period_type", "pay_info.period_type")?
+        .and_then(PeriodUnit::parse)
+        .filter(|u| matches!(u, PeriodUnit::Month | PeriodUnit::Year))
+        .ok_or_else(|| {
+            param("pay_info.period_type: use 2 (month) or 3 (year) for yearly/monthly billing.")
+        })?;
+    let max = if unit == PeriodUnit::Year { 3 } else { 9 };
+    let count = v::opt_str(pay, "period", "pay_info.period")?
+        .and_then(|p| p.parse::<i64>().ok())
+        .filter(|n| (1..=max).contains(n))
+        .ok_or_else(|| param(format!("pay_info.period: 1 to {max} for this period_type.")))?;
+    let auto_renew = match v::opt_str(pay, "is_auto_renew", "pay_info.is_auto_renew")? {
+        None | Some("0") | Some("false") => false,
+        Some("1") | Some("true") => true,
+        Some(_) => return Err(param("pay_info.is_auto_renew: use 0 or 1.")),
+    };
+    Ok(Some((Period { unit, count }, auto_renew)))
+}
+
+/// What an HTAP term bills: each FE and BE node of its flavor, and each node's volume.
+pub(crate) fn billed_items(d: &Value) -> Vec<(String, i64)> {
+    let mut items = Vec::new();
+    for kind in ["fe", "be"] {
+        let count = d[format!("{kind}_count")].as_i64().unwrap_or(0);
+        let flavor = d[format!("{kind}_flavor_id")].as_str().unwrap_or("");
+        let vol = &d[format!("{kind}_volume")];
+        items.push((format!("flavor.{flavor}"), count));
+        items.push((
+            format!("storage.{}", vol["io_type"].as_str().unwrap_or("")),
+            count * vol["capacity_in_gb"].as_i64().unwrap_or(0),
+        ));
+    }
+    items
+}
+
+fn pay_model(d: &Value) -> Value {
+    d.get("pay_model").cloned().unwrap_or_else(|| json!("0"))
+}
+
+fn order_id(d: &Value) -> Value {
+    d.get("order_id").cloned().unwrap_or_else(|| json!(""))
 }
 
 fn action(name: &str, object_id: &str, at_ms: i64) -> Value {
@@ -684,8 +789,8 @@ fn htap_list_item(i: &Instance) -> Value {
         "create_at": i.created_ms,
         "is_frozen": false,
         "ha_mode": d["ha_mode"],
-        "pay_model": "0",
-        "order_id": "",
+        "pay_model": pay_model(d),
+        "order_id": order_id(d),
         "alter_order_id": "",
         "data_vip": d["data_vip"],
         "readable_node_infos": [],

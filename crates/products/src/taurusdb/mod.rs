@@ -32,6 +32,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 pub use catalog::Catalog;
+pub(crate) use htap::billed_items;
 pub use routes::ROUTES;
 
 use crate::{Context, WRITE_RETRIES};

@@ -30,6 +30,7 @@ pub async fn start(lifecycle: Lifecycle) -> TestServer {
         data_dir: dir.path().to_path_buf(),
         lifecycle,
         state_control: Vec::new(),
+        billing_time_scale: Default::default(),
         master_key: None,
         access_key: Some((AK.into(), SK.into())),
     })

@@ -1,0 +1,489 @@
+//! The ledger as products use it: orders written in the commit of the instance change they
+//! pay for, subscriptions kept in the instance document under `subscription`, and the
+//! expiry of a term driven by a durable job (`exp-<instance id>`) due at the term's end.
+//!
+//! Payment is one call for both clouds: Huawei's BSS `PayOrders` pays any unpaid order of
+//! the account, Alibaba's included (the StarRocks SDK has no pay call; real users pay in
+//! the console). An unpaid order parks the job that delivers it (due never) until then.
+
+use cloudtwin_core::billing::{
+    Order, OrderKind, OrderStatus, Period, PeriodUnit, PriceBook, PriceTable, Subscription,
+    TimeScale,
+};
+use cloudtwin_core::{Instance, Job, JobOutcome, JobState, Product, TransitionKind};
+use cloudtwin_store::{Mutation, StoreError};
+use serde_json::Value;
+
+use crate::{Context, WRITE_RETRIES};
+
+/// The job operation that ends a term; product histories leave it out.
+pub use cloudtwin_core::billing::EXPIRE_OPERATION;
+/// The due time of a job that waits for a payment.
+pub const PARKED_MS: i64 = i64::MAX;
+const SUBSCRIPTION_KEY: &str = "subscription";
+
+/// Prices and the pace of subscription time.
+#[derive(Debug, Clone)]
+pub struct Billing {
+    pub prices: PriceBook,
+    pub scale: TimeScale,
+}
+
+impl Billing {
+    /// `catalog/prices.json`, at the given time scale.
+    pub fn embedded(scale: TimeScale) -> Self {
+        Billing {
+            prices: serde_json::from_str(include_str!("../../../catalog/prices.json"))
+                .expect("catalog/prices.json is valid"),
+            scale,
+        }
+    }
+
+    pub fn table(&self, product: Product) -> &PriceTable {
+        self.prices
+            .table(product)
+            .expect("catalog/prices.json prices every billed product")
+    }
+}
+
+/// The status words a product uses around billing.
+pub struct Terms {
+    /// What an instance shows when nothing is under way.
+    pub steady: &'static str,
+    /// What an instance shows once its term ran out.
+    pub expired: &'static str,
+    /// What an instance shows while it is being released.
+    pub deleting: &'static str,
+    /// What the release job leaves (the instance then disappears from reads).
+    pub deleted: &'static str,
+    /// What a release that fails for good leaves (the product's own delete shows the same).
+    pub delete_failed: &'static str,
+}
+
+/// StarRocks' `disable` is the SDK's "Unavailable" (an overdue or expired instance);
+/// DMS shows `FROZEN` (its documented status list); TaurusDB HTAP `frozen`.
+pub fn terms(product: Product) -> Terms {
+    match product {
+        Product::RocketMq => Terms {
+            steady: "RUNNING",
+            expired: "FROZEN",
+            deleting: "DELETING",
+            deleted: "DELETED",
+            delete_failed: "ERROR",
+        },
+        Product::HtapStarRocks => Terms {
+            steady: "normal",
+            expired: "frozen",
+            deleting: "deleting",
+            deleted: "deleted",
+            delete_failed: "abnormal",
+        },
+        Product::Havenask => Terms {
+            steady: "READY",
+            expired: "FROZEN",
+            deleting: "DELETING",
+            deleted: "DELETED",
+            delete_failed: "READY",
+        },
+        _ => Terms {
+            steady: "running",
+            expired: "disable",
+            deleting: "deleting",
+            deleted: "deleted",
+            delete_failed: "deleting_failed",
+        },
+    }
+}
+
+/// The period a request names with a unit (`Month`, `year`, ...) and a count.
+pub fn period(unit: Option<&str>, count: Option<i64>) -> Option<Period> {
+    Some(Period {
+        unit: PeriodUnit::parse(unit?)?,
+        count: count?,
+    })
+}
+
+pub fn subscription_of(doc: &Value) -> Option<Subscription> {
+    doc.get(SUBSCRIPTION_KEY)
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+}
+
+pub fn set_subscription(doc: &mut Value, subscription: Option<&Subscription>) {
+    if let Some(map) = doc.as_object_mut() {
+        match subscription {
+            Some(s) => {
+                map.insert(
+                    SUBSCRIPTION_KEY.into(),
+                    serde_json::to_value(s).expect("a subscription serializes"),
+                );
+            }
+            None => {
+                map.remove(SUBSCRIPTION_KEY);
+            }
+        }
+    }
+}
+
+/// Why a billing call was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum BillingError {
+    #[error("order {0} does not exist")]
+    OrderNotFound(String),
+    #[error("order {0} is {1}; only an unpaid order can be paid")]
+    NotUnpaid(String, &'static str),
+    #[error("resource {0} does not exist")]
+    ResourceNotFound(String),
+    #[error("resource {0} is not a subscription (prePaid) resource")]
+    NotSubscribed(String),
+    #[error("resource {0} is {1}; wait until the operation under way ends")]
+    Busy(String, String),
+    #[error("{0}")]
+    Unpriced(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The billed items of an instance as configured now, in its product's own terms.
+pub fn billed_items(instance: &Instance) -> Result<Vec<(String, i64)>, String> {
+    match instance.product {
+        Product::StarRocks => crate::starrocks::billed_items(&instance.doc),
+        Product::Havenask => crate::havenask::billed_items(&instance.doc),
+        Product::RocketMq => crate::rocketmq::billed_items(&instance.doc),
+        Product::HtapStarRocks => Ok(crate::taurusdb::billed_items(&instance.doc)),
+        other => Err(format!("{} has no price table", other.as_str())),
+    }
+}
+
+impl Context {
+    /// The monthly list price of `items` of a product, from `catalog/prices.json`.
+    pub fn monthly_cents(
+        &self,
+        product: Product,
+        items: &[(String, i64)],
+    ) -> Result<i64, BillingError> {
+        self.billing
+            .prices
+            .table(product)
+            .ok_or_else(|| {
+                BillingError::Unpriced(format!("{} has no price table", product.as_str()))
+            })?
+            .monthly_total(items)
+            .map_err(|e| BillingError::Unpriced(e.to_string()))
+    }
+
+    /// The monthly list price of an instance as it is configured now.
+    pub fn instance_monthly_cents(&self, instance: &Instance) -> Result<i64, BillingError> {
+        let items = billed_items(instance).map_err(BillingError::Unpriced)?;
+        self.monthly_cents(instance.product, &items)
+    }
+
+    /// A new order id in the cloud's own shape: digits for Alibaba, `CS…` for Huawei.
+    pub fn new_order_id(&self, product: Product) -> String {
+        match product {
+            Product::RocketMq | Product::HtapStarRocks | Product::TaurusDb => format!(
+                "CS{}{}",
+                self.ids.digits(12),
+                self.ids.chars(b"ABCDEFGHJKLMNPQRSTUVWXYZ", 5)
+            ),
+            _ => self.ids.digits(15),
+        }
+    }
+
+    /// An order of `instance`, paid now or waiting for payment.
+    pub fn order(
+        &self,
+        instance: &Instance,
+        kind: OrderKind,
+        amount_cents: i64,
+        period: Option<Period>,
+        paid: bool,
+    ) -> Order {
+        let now = self.clock.now_ms();
+        Order {
+            id: self.new_order_id(instance.product),
+            account_id: instance.account_id.clone(),
+            product: instance.product,
+            instance_id: instance.id.clone(),
+            kind,
+            status: if paid {
+                OrderStatus::Paid
+            } else {
+                OrderStatus::Unpaid
+            },
+            amount_cents,
+            currency: self
+                .billing
+                .prices
+                .table(instance.product)
+                .map_or_else(|| "CNY".to_owned(), |t| t.currency.clone()),
+            period,
+            created_ms: now,
+            paid_ms: paid.then_some(now),
+            job_id: None,
+            status_on_pay: None,
+        }
+    }
+
+    /// The job that ends `instance`'s term at `subscription.end_ms`, or cancels a pending
+    /// one when the term cannot lapse (auto-renewal, or no term any more).
+    pub fn expiry_job(&self, instance: &Instance, subscription: Option<&Subscription>) -> Job {
+        let now = self.clock.now_ms();
+        let live = subscription.filter(|s| !s.auto_renew);
+        Job {
+            id: format!("exp-{}", instance.id),
+            account_id: instance.account_id.clone(),
+            product: instance.product,
+            instance_id: instance.id.clone(),
+            operation: EXPIRE_OPERATION.into(),
+            state: if live.is_some() {
+                JobState::Pending
+            } else {
+                JobState::Failed
+            },
+            // A lapse that cannot be applied leaves the instance as it is.
+            outcome: JobOutcome {
+                status: terms(instance.product).expired.into(),
+                doc: None,
+                remove: false,
+                on_failure: None,
+                error: None,
+            },
+            created_ms: now,
+            due_ms: live.map_or(now, |s| s.end_ms),
+            finished_ms: if live.is_some() { None } else { Some(now) },
+            attempts: 0,
+            lease_owner: None,
+            lease_until_ms: 0,
+        }
+    }
+
+    /// Parks a job until its order is paid.
+    pub fn park(job: &mut Job) {
+        job.due_ms = PARKED_MS;
+    }
+
+    /// Pays an unpaid order: the order, the instance's term (restarted from now) and the
+    /// parked job that delivers it move in one commit.
+    pub async fn pay_order(&self, account_id: &str, order_id: &str) -> Result<Order, BillingError> {
+        for _ in 0..WRITE_RETRIES {
+            let mut order = self
+                .store
+                .order(account_id, order_id)
+                .await?
+                .ok_or_else(|| BillingError::OrderNotFound(order_id.into()))?;
+            let now = self.clock.now_ms();
+            if order.pay(now).is_err() {
+                return Err(BillingError::NotUnpaid(
+                    order_id.into(),
+                    order.status.as_str(),
+                ));
+            }
+            let mut batch = Vec::new();
+            let instance = self.store.instance(account_id, &order.instance_id).await?;
+            if instance.as_ref().is_none_or(|i| i.deleted) {
+                // What it would buy was released meanwhile: the order is void.
+                order.status = OrderStatus::Cancelled;
+                order.paid_ms = None;
+                self.store.commit(vec![Mutation::PutOrder(order)]).await?;
+                return Err(BillingError::NotUnpaid(order_id.into(), "cancelled"));
+            }
+            if let Some(mut instance) = instance {
+                if order.kind == OrderKind::Renew {
+                    // A renewal paid later adds its period when it is paid.
+                    let extended = order
+                        .period
+                        .and_then(|p| self.extend(&mut instance, p, now));
+                    if let Some(s) = extended.filter(|_| !instance.deleted) {
+                        batch.push(Mutation::PutJob(self.expiry_job(&instance, Some(&s))));
+                    }
+                } else {
+                    self.deliver(&mut instance, &order, now, &mut batch).await?;
+                }
+                batch.insert(0, Mutation::UpdateInstance(instance));
+            }
+            batch.push(Mutation::PutOrder(order.clone()));
+            match self.store.commit(batch).await {
+                Ok(()) => {
+                    self.engine.notify();
+                    return Ok(order);
+                }
+                Err(StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::Conflict(format!("order {order_id} kept changing")).into())
+    }
+
+    /// A paid new order delivers its instance: the term restarts from now, the parked job
+    /// is due after the lifecycle's delay, and the instance shows the order's status.
+    async fn deliver(
+        &self,
+        instance: &mut Instance,
+        order: &Order,
+        now: i64,
+        batch: &mut Vec<Mutation>,
+    ) -> Result<(), BillingError> {
+        let subscription = subscription_of(&instance.doc)
+            .map(|s| Subscription::start(s.period, now, s.auto_renew, self.billing.scale));
+        set_subscription(&mut instance.doc, subscription.as_ref());
+        if let Some(job_id) = &order.job_id {
+            let jobs = self
+                .store
+                .instance_jobs(&instance.account_id, &instance.id)
+                .await?;
+            if let Some(mut job) = jobs.into_iter().find(|j| &j.id == job_id) {
+                job.created_ms = now;
+                job.due_ms = now + self.engine.lifecycle().delay_ms(TransitionKind::Create);
+                if let Some(doc) = job.outcome.doc.as_mut() {
+                    set_subscription(doc, subscription.as_ref());
+                }
+                batch.push(Mutation::PutJob(job));
+            }
+        }
+        if let Some(status) = &order.status_on_pay {
+            instance.status = status.clone();
+        }
+        if !instance.deleted {
+            batch.push(Mutation::PutJob(
+                self.expiry_job(instance, subscription.as_ref()),
+            ));
+        }
+        instance.updated_ms = now;
+        Ok(())
+    }
+
+    /// Adds `period` after the term's end (from now if it lapsed: the frozen time is not
+    /// billed); an expired instance comes back to its steady status.
+    fn extend(&self, instance: &mut Instance, period: Period, now: i64) -> Option<Subscription> {
+        let mut s = subscription_of(&instance.doc)?;
+        if s.end_ms < now {
+            s.end_ms = now;
+        }
+        s.renew(period, self.billing.scale);
+        set_subscription(&mut instance.doc, Some(&s));
+        let t = terms(instance.product);
+        if instance.status == t.expired {
+            instance.status = t.steady.into();
+        }
+        instance.updated_ms = now;
+        Some(s)
+    }
+
+    /// A renewal order for `period` at the instance's current list price. Paid, it extends
+    /// the term now; unpaid, it extends the term when it is paid. Returns the order.
+    pub async fn renew(
+        &self,
+        instance: &mut Instance,
+        period: Period,
+        paid: bool,
+    ) -> Result<Order, BillingError> {
+        if subscription_of(&instance.doc).is_none() {
+            return Err(BillingError::NotSubscribed(instance.id.clone()));
+        }
+        let t = terms(instance.product);
+        if instance.status != t.steady && instance.status != t.expired {
+            return Err(BillingError::Busy(
+                instance.id.clone(),
+                instance.status.clone(),
+            ));
+        }
+        let amount = period.price_cents(self.instance_monthly_cents(instance)?);
+        let order = self.order(instance, OrderKind::Renew, amount, Some(period), paid);
+        let mut batch = vec![Mutation::PutOrder(order.clone())];
+        if paid {
+            let now = self.clock.now_ms();
+            let s = self.extend(instance, period, now).expect("checked above");
+            batch.push(Mutation::UpdateInstance(instance.clone()));
+            batch.push(Mutation::PutJob(self.expiry_job(instance, Some(&s))));
+        }
+        self.store.commit(batch).await?;
+        self.engine.notify();
+        Ok(order)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_billed_product_has_a_price_table() {
+        let b = Billing::embedded(TimeScale::REAL);
+        for p in [
+            Product::StarRocks,
+            Product::Havenask,
+            Product::RocketMq,
+            Product::HtapStarRocks,
+        ] {
+            assert_eq!(b.table(p).currency, "CNY", "{p:?}");
+        }
+    }
+
+    /// Every flavor, spec and storage a create accepts has a list price, so no valid
+    /// prePaid create can fail on an unpriced item.
+    #[test]
+    fn every_sellable_item_of_the_catalogs_is_priced() {
+        let b = Billing::embedded(TimeScale::REAL);
+        let priced = |p: Product, item: String| {
+            assert!(
+                b.table(p).monthly_cents.contains_key(&item),
+                "{p:?} has no price for {item}"
+            );
+        };
+        let json = |text: &str| serde_json::from_str::<Value>(text).unwrap();
+        let sr = json(include_str!("../../../catalog/starrocks.json"));
+        for spec in sr["specTypes"].as_array().unwrap() {
+            priced(Product::StarRocks, format!("cu.{}", spec.as_str().unwrap()));
+        }
+        for level in sr["performanceLevels"].as_array().unwrap() {
+            priced(
+                Product::StarRocks,
+                format!("storage.{}", level.as_str().unwrap()),
+            );
+        }
+        let rmq = json(include_str!("../../../catalog/rocketmq-catalog.json"));
+        for flavor in rmq["products"].as_array().unwrap() {
+            priced(
+                Product::RocketMq,
+                format!("flavor.{}", flavor["product_id"].as_str().unwrap()),
+            );
+        }
+        for code in rmq["storage_spec_codes"].as_array().unwrap() {
+            priced(
+                Product::RocketMq,
+                format!("storage.{}", code.as_str().unwrap()),
+            );
+        }
+        let htap = json(include_str!("../../../catalog/taurusdb-htap.json"));
+        for flavor in htap["flavors"].as_array().unwrap() {
+            priced(
+                Product::HtapStarRocks,
+                format!("flavor.{}", flavor["id"].as_str().unwrap()),
+            );
+        }
+        for storage in htap["storage_types"].as_array().unwrap() {
+            priced(
+                Product::HtapStarRocks,
+                format!("storage.{}", storage["name"].as_str().unwrap()),
+            );
+        }
+    }
+
+    #[test]
+    fn the_subscription_key_round_trips() {
+        let mut doc = serde_json::json!({"a": 1});
+        let s = Subscription::start(
+            Period {
+                unit: cloudtwin_core::billing::PeriodUnit::Month,
+                count: 1,
+            },
+            0,
+            false,
+            TimeScale::REAL,
+        );
+        set_subscription(&mut doc, Some(&s));
+        assert_eq!(subscription_of(&doc), Some(s));
+        set_subscription(&mut doc, None);
+        assert_eq!(doc, serde_json::json!({"a": 1}));
+    }
+}

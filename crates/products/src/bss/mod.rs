@@ -1,0 +1,502 @@
+//! Huawei BSS (billing, `huaweicloudsdkbss` v2), the calls Terraform makes for prePaid
+//! resources (`client-flows.md` B.0): pay an order, read it (status 6 unpaid → 5 completed),
+//! list the resources of an order or of ids (on the real API's misspelt `suscriptions`
+//! path), unsubscribe, renew, and auto-renew on and off. The ledger is the account's: one pay call
+//! serves both clouds' orders (see `billing.rs`). Every other BSS operation answers 501.
+//!
+//! Error codes: `CBC.0100` is BSS' documented "parameter error"; cloudtwin also answers it
+//! for ids the account does not have, so existence is not revealed.
+
+mod routes;
+
+use async_trait::async_trait;
+use cloudtwin_core::billing::{format_cents, Order, OrderKind, OrderStatus, Period, PeriodUnit};
+use cloudtwin_core::{Caller, FailedOutcome, Instance, JobOutcome, TransitionKind};
+use cloudtwin_huawei::{Call, HuaweiApi, HwError, Reply, Route};
+use cloudtwin_store::{Mutation, StoreError};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::billing::{set_subscription, subscription_of, terms, BillingError};
+use crate::havenask::iso_time;
+use crate::{Context, WRITE_RETRIES};
+
+pub struct Bss {
+    ctx: Context,
+}
+
+fn bad(message: impl Into<String>) -> HwError {
+    HwError::new(400, "CBC.0100", message)
+}
+
+fn store_error(e: StoreError) -> HwError {
+    match e {
+        StoreError::Unavailable(m) => HwError::new(
+            503,
+            "CBC.0999",
+            format!("the billing ledger is unavailable: {m}"),
+        ),
+        other => HwError::internal(other),
+    }
+}
+
+fn billing_error(e: BillingError) -> HwError {
+    match e {
+        BillingError::Store(e) => store_error(e),
+        other => bad(other.to_string()),
+    }
+}
+
+/// BSS order status: 6 pending payment, 5 completed, 4 cancelled.
+fn order_status(o: &Order) -> i64 {
+    match o.status {
+        OrderStatus::Unpaid => 6,
+        OrderStatus::Paid => 5,
+        OrderStatus::Cancelled => 4,
+    }
+}
+
+/// BSS order type: 1 new, 2 renewal, 3 change, 4 unsubscribe.
+fn order_type(o: &Order) -> i64 {
+    match o.kind {
+        OrderKind::New => 1,
+        OrderKind::Renew => 2,
+        OrderKind::Change => 3,
+        OrderKind::Unsubscribe => 4,
+    }
+}
+
+/// The cloud service type code BSS files a product's resources under.
+fn service_type(instance_product: cloudtwin_core::Product) -> &'static str {
+    match instance_product {
+        cloudtwin_core::Product::RocketMq => "hws.service.type.dms",
+        cloudtwin_core::Product::HtapStarRocks | cloudtwin_core::Product::TaurusDb => {
+            "hws.service.type.gaussdb"
+        }
+        _ => "cloudtwin.service.type.alibaba",
+    }
+}
+
+fn order_view(o: &Order, customer_id: &str) -> Value {
+    let amount: f64 = format_cents(o.amount_cents).parse().unwrap_or_default();
+    json!({
+        "order_id": o.id,
+        "customer_id": customer_id,
+        "service_type_code": service_type(o.product),
+        "source_type": 1,
+        "status": order_status(o),
+        "order_type": order_type(o),
+        "amount_after_discount": amount,
+        "official_amount": amount,
+        "create_time": iso_time(o.created_ms),
+        "payment_time": o.paid_ms.map(iso_time),
+        "currency": o.currency,
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct PayRequest {
+    order_id: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ResourceQuery {
+    resource_ids: Option<Vec<String>>,
+    order_id: Option<String>,
+    only_main_resource: Option<i64>,
+    status_list: Option<Vec<i64>>,
+    offset: Option<usize>,
+    limit: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RenewRequest {
+    resource_ids: Option<Vec<String>>,
+    period_type: Option<i64>,
+    period_num: Option<i64>,
+    is_auto_pay: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct UnsubscribeRequest {
+    resource_ids: Option<Vec<String>>,
+    unsubscribe_type: Option<i64>,
+}
+
+fn body<T: serde::de::DeserializeOwned + Default>(call: &Call<'_>) -> Result<T, HwError> {
+    match call.json()? {
+        Value::Null => Ok(T::default()),
+        v => serde_json::from_value(v.clone())
+            .map_err(|e| bad(format!("the request body is invalid: {e}"))),
+    }
+}
+
+impl Bss {
+    pub fn new(ctx: Context) -> Self {
+        Self { ctx }
+    }
+
+    async fn instance(&self, caller: &Caller, id: &str) -> Result<Option<Instance>, HwError> {
+        Ok(self
+            .ctx
+            .store
+            .instance(&caller.account_id, id)
+            .await
+            .map_err(store_error)?
+            .filter(|i| !i.deleted))
+    }
+
+    /// BSS resource status: 2 in use, 4 frozen, 5 expired, 3 closed (being released).
+    fn resource_status(&self, instance: &Instance) -> i64 {
+        let t = terms(instance.product);
+        let now = self.ctx.clock.now_ms();
+        if instance.status == t.deleting || instance.deleted {
+            3
+        } else if instance.status == t.expired {
+            5
+        } else if subscription_of(&instance.doc).is_some_and(|s| s.lapsed(now)) {
+            4
+        } else {
+            2
+        }
+    }
+
+    fn resource_view(&self, caller: &Caller, instance: &Instance) -> Value {
+        let sub = subscription_of(&instance.doc);
+        let now = self.ctx.clock.now_ms();
+        json!({
+            "id": instance.id,
+            "resource_id": instance.id,
+            "resource_name": instance.name,
+            "region_code": instance.region,
+            "service_type_code": service_type(instance.product),
+            "resource_type_code": format!("hws.resource.type.{}", instance.product.as_str()),
+            "project_id": "",
+            "parent_resource_id": "",
+            "is_main_resource": 1,
+            "status": self.resource_status(instance),
+            "effective_time": sub.map(|s| iso_time(s.start_ms)),
+            "expire_time": sub.map(|s| iso_time(s.visible_end_ms(now, self.ctx.billing.scale))),
+            "expire_policy": if sub.is_some_and(|s| s.auto_renew) { 3 } else { 0 },
+            "update_time": iso_time(instance.updated_ms),
+            "customer_id": caller.account_id,
+        })
+    }
+
+    async fn pay(&self, call: &Call<'_>) -> Result<Reply, HwError> {
+        let caller = call.caller()?;
+        let req: PayRequest = body(call)?;
+        let id = req
+            .order_id
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| bad("order_id is required"))?;
+        self.ctx
+            .pay_order(&caller.account_id, &id)
+            .await
+            .map_err(billing_error)?;
+        Ok(Reply::no_content())
+    }
+
+    async fn order_details(&self, call: &Call<'_>) -> Result<Reply, HwError> {
+        let caller = call.caller()?;
+        let id = call.path_param("order_id").unwrap_or_default();
+        let order = self
+            .ctx
+            .store
+            .order(&caller.account_id, id)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| billing_error(BillingError::OrderNotFound(id.into())))?;
+        let amount: f64 = format_cents(order.amount_cents).parse().unwrap_or_default();
+        Ok(Reply::ok(json!({
+            "total_count": 1,
+            "order_info": order_view(&order, &caller.account_id),
+            "order_line_items": [{
+                "order_line_item_id": format!("{}-1", order.id),
+                "service_type_code": service_type(order.product),
+                "product_id": order.product.as_str(),
+                "period_type": order.period.map(|p| match p.unit {
+                    cloudtwin_core::billing::PeriodUnit::Year => 3,
+                    _ => 2,
+                }),
+                "period_num": order.period.map(|p| p.count),
+                "subscription_num": 1,
+                "amount_after_discount": amount,
+                "official_amount": amount,
+                "currency": order.currency,
+                "order_id": order.id,
+            }],
+        })))
+    }
+
+    /// ListPayPerUseCustomerResources (`…/suscriptions/resources/query`): by order or by ids.
+    async fn resources(&self, call: &Call<'_>) -> Result<Reply, HwError> {
+        let caller = call.caller()?;
+        let q: ResourceQuery = body(call)?;
+        let mut ids: Vec<String> = q.resource_ids.unwrap_or_default();
+        if let Some(order_id) = q.order_id.as_deref().filter(|s| !s.is_empty()) {
+            let order = self
+                .ctx
+                .store
+                .order(&caller.account_id, order_id)
+                .await
+                .map_err(store_error)?;
+            // The resource of an order exists once the order is paid.
+            match order {
+                Some(o) if o.status == OrderStatus::Paid => ids.push(o.instance_id),
+                _ => {}
+            }
+        } else if ids.is_empty() {
+            return Err(bad("resource_ids or order_id is required"));
+        }
+        if q.only_main_resource.is_some_and(|m| m != 0 && m != 1) {
+            return Err(bad("only_main_resource must be 0 or 1"));
+        }
+        let mut data = Vec::new();
+        for id in ids {
+            if let Some(instance) = self.instance(caller, &id).await? {
+                if subscription_of(&instance.doc).is_none() {
+                    continue;
+                }
+                let view = self.resource_view(caller, &instance);
+                let status = view["status"].as_i64().unwrap_or_default();
+                if q.status_list
+                    .as_ref()
+                    .is_none_or(|l| l.is_empty() || l.contains(&status))
+                {
+                    data.push(view);
+                }
+            }
+        }
+        let total = data.len();
+        let offset = q.offset.unwrap_or(0);
+        let limit = q.limit.unwrap_or(10).clamp(1, 500);
+        let page: Vec<Value> = data.into_iter().skip(offset).take(limit).collect();
+        Ok(Reply::ok(json!({"data": page, "total_count": total})))
+    }
+
+    /// CancelResourcesSubscription: each subscribed resource is released (the product's
+    /// deleting status, then gone) with an unsubscribe order.
+    async fn unsubscribe(&self, call: &Call<'_>) -> Result<Reply, HwError> {
+        let caller = call.caller()?;
+        let req: UnsubscribeRequest = body(call)?;
+        let ids = req
+            .resource_ids
+            .filter(|l| !l.is_empty())
+            .ok_or_else(|| bad("resource_ids is required"))?;
+        match req.unsubscribe_type {
+            Some(1..=3) => {}
+            Some(other) => {
+                return Err(bad(format!(
+                    "unsubscribe_type {other} is invalid: use 1, 2 or 3"
+                )))
+            }
+            None => return Err(bad("unsubscribe_type is required")),
+        }
+        let mut order_ids = Vec::new();
+        let mut failed = Vec::new();
+        for id in &ids {
+            match self.unsubscribe_one(caller, id).await {
+                Ok(order_id) => order_ids.push(order_id),
+                Err(e @ BillingError::Store(_)) => return Err(billing_error(e)),
+                Err(e) => failed.push(json!({"resource_id": id, "error_code": "CBC.0100", "error_msg": e.to_string()})),
+            }
+        }
+        Ok(Reply::ok(
+            json!({"order_ids": order_ids, "fail_resource_infos": failed}),
+        ))
+    }
+
+    async fn unsubscribe_one(&self, caller: &Caller, id: &str) -> Result<String, BillingError> {
+        for _ in 0..WRITE_RETRIES {
+            let Some(mut instance) = self
+                .ctx
+                .store
+                .instance(&caller.account_id, id)
+                .await?
+                .filter(|i| !i.deleted)
+            else {
+                return Err(BillingError::ResourceNotFound(id.into()));
+            };
+            if subscription_of(&instance.doc).is_none() {
+                return Err(BillingError::NotSubscribed(id.into()));
+            }
+            let t = terms(instance.product);
+            if instance.status == t.deleting {
+                return Err(BillingError::Busy(id.into(), instance.status.clone()));
+            }
+            let order = self
+                .ctx
+                .order(&instance, OrderKind::Unsubscribe, 0, None, true);
+            let expiry = self.ctx.expiry_job(&instance, None);
+            let release = self.ctx.engine.job(
+                format!("op-{}", self.ctx.ids.hex(16)),
+                &instance,
+                "Unsubscribe",
+                TransitionKind::Delete,
+                JobOutcome::new(t.deleted, None, FailedOutcome::new(t.delete_failed, None))
+                    .releasing(),
+            );
+            instance.status = t.deleting.into();
+            instance.updated_ms = self.ctx.clock.now_ms();
+            let batch = vec![
+                Mutation::UpdateInstance(instance),
+                Mutation::PutOrder(order.clone()),
+                Mutation::PutJob(expiry),
+                Mutation::PutJob(release),
+            ];
+            match self.ctx.store.commit(batch).await {
+                Ok(()) => {
+                    self.ctx.engine.notify();
+                    return Ok(order.id);
+                }
+                Err(StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::Conflict(format!("resource {id} kept changing")).into())
+    }
+
+    /// RenewalResources: a renewal order per resource (`period_type` 2 month, 1–11, or 3
+    /// year, 1–3, as the SDK documents). `is_auto_pay` 1 pays it and extends the term now;
+    /// 0 (the default) leaves it unpaid until PayOrders.
+    async fn renew(&self, call: &Call<'_>) -> Result<Reply, HwError> {
+        let caller = call.caller()?;
+        let req: RenewRequest = body(call)?;
+        let ids = req
+            .resource_ids
+            .filter(|l| !l.is_empty())
+            .ok_or_else(|| bad("resource_ids is required"))?;
+        let (unit, max) = match req.period_type {
+            Some(2) => (PeriodUnit::Month, 11),
+            Some(3) => (PeriodUnit::Year, 3),
+            _ => return Err(bad("period_type must be 2 (month) or 3 (year)")),
+        };
+        let count = req
+            .period_num
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| {
+                bad(format!(
+                    "period_num must be 1 to {max} for this period_type"
+                ))
+            })?;
+        let paid = match req.is_auto_pay.unwrap_or(0) {
+            0 => false,
+            1 => true,
+            other => return Err(bad(format!("is_auto_pay {other} is invalid: use 0 or 1"))),
+        };
+        let period = Period { unit, count };
+        let mut order_ids = Vec::new();
+        let mut failed = Vec::new();
+        for id in &ids {
+            match self.renew_one(caller, id, period, paid).await {
+                Ok(order_id) => order_ids.push(order_id),
+                Err(e @ BillingError::Store(_)) => return Err(billing_error(e)),
+                Err(e) => failed.push(json!({"resource_id": id, "error_code": "CBC.0100", "error_msg": e.to_string()})),
+            }
+        }
+        Ok(Reply::ok(
+            json!({"order_ids": order_ids, "fail_resource_infos": failed}),
+        ))
+    }
+
+    async fn renew_one(
+        &self,
+        caller: &Caller,
+        id: &str,
+        period: Period,
+        paid: bool,
+    ) -> Result<String, BillingError> {
+        for _ in 0..WRITE_RETRIES {
+            let Some(mut instance) = self
+                .ctx
+                .store
+                .instance(&caller.account_id, id)
+                .await?
+                .filter(|i| !i.deleted)
+            else {
+                return Err(BillingError::ResourceNotFound(id.into()));
+            };
+            match self.ctx.renew(&mut instance, period, paid).await {
+                Ok(order) => return Ok(order.id),
+                Err(BillingError::Store(StoreError::Conflict(_))) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(StoreError::Conflict(format!("resource {id} kept changing")).into())
+    }
+
+    /// AutoRenewalResources / CancelAutoRenewalResources: the term renews itself at its end,
+    /// or lapses then (its expiry job is cancelled or scheduled).
+    async fn auto_renew(&self, call: &Call<'_>, on: bool) -> Result<Reply, HwError> {
+        let caller = call.caller()?;
+        let id = call
+            .path_param("resource_id")
+            .unwrap_or_default()
+            .to_owned();
+        for _ in 0..WRITE_RETRIES {
+            let mut instance = self
+                .instance(caller, &id)
+                .await?
+                .ok_or_else(|| billing_error(BillingError::ResourceNotFound(id.clone())))?;
+            let mut sub = subscription_of(&instance.doc)
+                .ok_or_else(|| billing_error(BillingError::NotSubscribed(id.clone())))?;
+            sub.auto_renew = on;
+            if on {
+                // Rolls the stored end forward to the current term, so turning it off later
+                // lapses at the end of the term a client sees.
+                let now = self.ctx.clock.now_ms();
+                sub.end_ms = sub.visible_end_ms(now, self.ctx.billing.scale);
+            }
+            set_subscription(&mut instance.doc, Some(&sub));
+            if let Some(flag) = instance.doc.get_mut("autoRenew").filter(|v| v.is_boolean()) {
+                *flag = json!(on);
+            }
+            instance.updated_ms = self.ctx.clock.now_ms();
+            let expiry = self.ctx.expiry_job(&instance, Some(&sub));
+            match self
+                .ctx
+                .store
+                .commit(vec![
+                    Mutation::UpdateInstance(instance),
+                    Mutation::PutJob(expiry),
+                ])
+                .await
+            {
+                Ok(()) => {
+                    self.ctx.engine.notify();
+                    return Ok(Reply::no_content());
+                }
+                Err(StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(store_error(e)),
+            }
+        }
+        Err(store_error(StoreError::Conflict(format!(
+            "resource {id} kept changing"
+        ))))
+    }
+}
+
+#[async_trait]
+impl HuaweiApi for Bss {
+    fn service(&self) -> &'static str {
+        "bss"
+    }
+
+    fn routes(&self) -> &'static [Route] {
+        routes::ROUTES
+    }
+
+    async fn call(&self, call: Call<'_>) -> Result<Reply, HwError> {
+        match call.route.operation {
+            "PayOrders" => self.pay(&call).await,
+            "ShowCustomerOrderDetails" => self.order_details(&call).await,
+            "ListPayPerUseCustomerResources" => self.resources(&call).await,
+            "CancelResourcesSubscription" => self.unsubscribe(&call).await,
+            "RenewalResources" => self.renew(&call).await,
+            "AutoRenewalResources" => self.auto_renew(&call, true).await,
+            "CancelAutoRenewalResources" => self.auto_renew(&call, false).await,
+            other => Err(HwError::not_implemented(other)),
+        }
+    }
+}
