@@ -16,15 +16,19 @@ pub enum JobState {
     Running,
     Succeeded,
     Failed,
+    /// Ended without running, because its reason went away (a term that renews itself
+    /// or was unsubscribed no longer expires).
+    Cancelled,
 }
 
 impl JobState {
-    pub const ALL: [JobState; 5] = [
+    pub const ALL: [JobState; 6] = [
         JobState::Pending,
         JobState::Parked,
         JobState::Running,
         JobState::Succeeded,
         JobState::Failed,
+        JobState::Cancelled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -34,6 +38,7 @@ impl JobState {
             JobState::Running => "running",
             JobState::Succeeded => "succeeded",
             JobState::Failed => "failed",
+            JobState::Cancelled => "cancelled",
         }
     }
 
@@ -44,12 +49,16 @@ impl JobState {
             "running" => JobState::Running,
             "succeeded" => JobState::Succeeded,
             "failed" => JobState::Failed,
+            "cancelled" => JobState::Cancelled,
             _ => return None,
         })
     }
 
     pub fn is_terminal(self) -> bool {
-        matches!(self, JobState::Succeeded | JobState::Failed)
+        matches!(
+            self,
+            JobState::Succeeded | JobState::Failed | JobState::Cancelled
+        )
     }
 
     /// A live job stands behind its instance's transitional status.
@@ -70,6 +79,9 @@ impl JobState {
                 | (Running, Pending)
                 | (Running, Succeeded)
                 | (Running, Failed)
+                | (Pending, Cancelled)
+                | (Parked, Cancelled)
+                | (Running, Cancelled)
         )
     }
 }
@@ -179,9 +191,9 @@ mod tests {
     #[test]
     fn terminal_states_never_move() {
         use JobState::*;
-        for from in [Succeeded, Failed] {
+        for from in [Succeeded, Failed, Cancelled] {
             assert!(!from.is_live());
-            for to in [Pending, Parked, Running, Succeeded, Failed] {
+            for to in JobState::ALL {
                 assert!(!from.can_become(to), "{from:?} -> {to:?}");
             }
         }

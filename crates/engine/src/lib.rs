@@ -297,9 +297,9 @@ impl Engine {
         else {
             return self.finish(job, JobState::Failed, None).await;
         };
-        // A released instance stays released: a late job (an expiry) must not touch it.
+        // A released instance stays released: a late job (an expiry) has nothing to do.
         if instance.deleted && !job.outcome.remove {
-            return self.finish(job, JobState::Failed, None).await;
+            return self.finish(job, JobState::Cancelled, None).await;
         }
         // A term that ends during a change lapses once the change is over, so the change's
         // outcome does not overwrite the expired status.

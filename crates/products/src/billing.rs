@@ -238,7 +238,7 @@ impl Context {
             state: if live.is_some() {
                 JobState::Pending
             } else {
-                JobState::Failed
+                JobState::Cancelled
             },
             // A lapse that cannot be applied leaves the instance as it is.
             outcome: JobOutcome {

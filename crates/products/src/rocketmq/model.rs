@@ -336,7 +336,7 @@ pub fn task_view(job: &Job, user: &str, params: &Value) -> Value {
         JobState::Pending | JobState::Parked => "CREATED",
         JobState::Running => "EXECUTING",
         JobState::Succeeded => "SUCCESS",
-        JobState::Failed => "FAILED",
+        JobState::Failed | JobState::Cancelled => "FAILED",
     };
     json!({
         "id": job.id,

@@ -1157,7 +1157,7 @@ fn operation_status(state: JobState) -> &'static str {
     match state {
         JobState::Pending | JobState::Parked | JobState::Running => "RUNNING",
         JobState::Succeeded => "SUCCESS",
-        JobState::Failed => "FAILED",
+        JobState::Failed | JobState::Cancelled => "FAILED",
     }
 }
 

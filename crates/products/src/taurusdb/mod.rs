@@ -246,7 +246,7 @@ impl TaurusDb {
             JobState::Pending | JobState::Parked => "Pending",
             JobState::Running => "Running",
             JobState::Succeeded => "Completed",
-            JobState::Failed => "Failed",
+            JobState::Failed | JobState::Cancelled => "Failed",
         };
         let now = self.ctx.clock.now_ms();
         json!({
