@@ -1,7 +1,6 @@
 //! The cloudtwin server: wiring of store, engine, products and dialects behind one port.
 
 pub mod admin;
-pub mod admin_control;
 pub mod keys;
 mod nonces;
 
@@ -300,20 +299,17 @@ pub async fn start_with_options(
     } else {
         (None, None)
     };
-    let woken = engine.clone();
     let admin_state = Arc::new(admin::AdminState {
         store: opened.store.clone(),
         keyring: opened.keyring.clone(),
         faults,
         metrics,
         products,
-        wake_engine: Box::new(move || woken.notify()),
+        engine: engine.clone(),
     });
-    // Other admin routers (routes under ADMIN_PREFIX) join here, behind the same credential.
-    let extra_admin = admin_control::router(engine.clone());
     let (shutdown, rx) = watch::channel(false);
     let engine_task = engine.spawn(rx.clone());
-    let router = admin::router(admin_state, admin_token, extra_admin)
+    let router = admin::router(admin_state, admin_token)
         .merge(Router::new().fallback(dispatch).with_state(state));
     let mut server_rx = rx;
     let server = tokio::spawn(async move {

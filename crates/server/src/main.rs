@@ -69,6 +69,18 @@ enum Command {
             global = true
         )]
         server: String,
+        /// The server's admin token, needed when it listens beyond loopback (as given to
+        /// `serve --admin-token`).
+        #[arg(
+            long,
+            env = "CLOUDTWIN_ADMIN_TOKEN",
+            hide_env_values = true,
+            global = true
+        )]
+        admin_token: Option<String>,
+        /// Without a token: read the one the server saved in <data-dir>/admin-token.
+        #[arg(long, env = "CLOUDTWIN_DATA_DIR", global = true)]
+        data_dir: Option<PathBuf>,
         #[command(subcommand)]
         command: control::ControlCommand,
     },
@@ -192,7 +204,15 @@ async fn main() -> ExitCode {
             )
             .await
         }
-        Command::Control { server, command } => control::run(&server, command).await,
+        Command::Control {
+            server,
+            admin_token,
+            data_dir,
+            command,
+        } => match control::credential(admin_token, data_dir.as_deref()) {
+            Ok(credential) => control::run(&server, credential, command).await,
+            Err(message) => Err(message),
+        },
         Command::Accounts { command } => accounts(command).await,
         Command::Snapshot { command } => snapshot(command).await,
     };

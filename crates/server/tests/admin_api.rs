@@ -10,7 +10,7 @@ use std::net::{SocketAddr, TcpStream};
 use cloudtwin_core::Lifecycle;
 use cloudtwin_server::admin::{ADMIN_TOKEN_FILE, ROUTES};
 use cloudtwin_server::{Config, OpsOptions, ADMIN_PREFIX};
-use common::{seed_create, start, Req};
+use common::{seed_create, start, start_with, Req};
 use serde_json::{json, Value};
 
 const CREATE: (&str, &str) = ("CreateInstanceV1", "/webapi/cluster/createV1");
@@ -108,28 +108,6 @@ fn signed(addr: SocketAddr, req: Req) -> (u16, Value) {
 fn admin_error(name: &str, answer: Answer, status: u16) {
     assert_eq!(answer.status, status, "{name}: {}", answer.text);
     insta::assert_json_snapshot!(name, answer.json());
-}
-
-async fn start_with(
-    listen: &str,
-    dir: &std::path::Path,
-    ops: OpsOptions,
-) -> cloudtwin_server::Running {
-    cloudtwin_server::start_with_options(
-        Config {
-            listen: listen.into(),
-            data_dir: dir.to_path_buf(),
-            lifecycle: Lifecycle::Instant,
-            state_control: Vec::new(),
-            billing_time_scale: Default::default(),
-            master_key: None,
-            access_key: Some((common::AK.into(), common::SK.into())),
-        },
-        None,
-        ops,
-    )
-    .await
-    .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,12 +1,17 @@
 //! The state-control admin endpoints: bad input answers a clear 400 (snapshotted) and
-//! leaves no trace; a manual rule parks a create until a step releases it.
+//! leaves no trace; a manual rule parks a create until a step releases it; the
+//! `cloudtwin control` CLI sends the admin token a server beyond loopback asks for.
 
 mod common;
 
 use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Output;
 
 use cloudtwin_core::Lifecycle;
-use common::{raw_http, seed_create, start, Req};
+use cloudtwin_server::admin::ADMIN_TOKEN_FILE;
+use cloudtwin_server::OpsOptions;
+use common::{raw_http, seed_create, start, start_with, Req};
 use serde_json::{json, Value};
 
 const RULES: &str = "/_cloudtwin/state-control/rules";
@@ -200,4 +205,116 @@ async fn a_manual_create_is_parked_listed_and_stepped_once() {
     })
     .await
     .unwrap();
+}
+
+/// `cloudtwin control ARGS --server URL` with only the environment `env` of its own.
+fn control(addr: SocketAddr, env: &[(&str, &str)], args: &[&str]) -> Output {
+    // Port only: the server listens on every interface; the CLI reaches it on loopback,
+    // which does not lift the credential (it depends on where the server listens).
+    let url = format!("http://127.0.0.1:{}", addr.port());
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_cloudtwin"));
+    command
+        .arg("control")
+        .args(args)
+        .args(["--server", &url])
+        .env_remove("CLOUDTWIN_ADMIN_TOKEN")
+        .env_remove("CLOUDTWIN_DATA_DIR")
+        .env_remove("CLOUDTWIN_SERVER")
+        .envs(env.iter().copied());
+    command.output().unwrap()
+}
+
+fn succeeded(output: &Output) -> Value {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_str(&stdout).unwrap()
+}
+
+/// Refused: exits non-zero, saying on stderr how to pass the token.
+fn refused(output: &Output, why: &str) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{why}: it succeeded");
+    for needed in [why, "--admin-token", "CLOUDTWIN_ADMIN_TOKEN", "--data-dir"] {
+        assert!(stderr.contains(needed), "{needed:?} not in {stderr}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_control_cli_sends_the_admin_token_beyond_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    let given = "cli-token-0123456789";
+    let running = start_with(
+        "0.0.0.0:0",
+        dir.path(),
+        OpsOptions {
+            admin_token: Some(given.into()),
+            ..OpsOptions::default()
+        },
+    )
+    .await;
+    assert!(running.admin_protected);
+    let addr = running.addr;
+    tokio::task::spawn_blocking(move || {
+        refused(
+            &control(addr, &[], &["set", "starrocks:*=manual"]),
+            "needs its admin token",
+        );
+        refused(
+            &control(addr, &[], &["rules", "--admin-token", "not-the-token"]),
+            "refused the admin token given",
+        );
+        let set = control(
+            addr,
+            &[],
+            &["set", "starrocks:*=manual", "--admin-token", given],
+        );
+        assert_eq!(succeeded(&set)["rule"]["rule"], "starrocks:*=manual");
+        let listed = control(addr, &[("CLOUDTWIN_ADMIN_TOKEN", given)], &["rules"]);
+        assert_eq!(
+            succeeded(&listed)["rules"][0]["rule"],
+            "starrocks:*=manual",
+            "the refused calls changed nothing; the accepted one set the rule"
+        );
+    })
+    .await
+    .unwrap();
+    running.stop().await;
+
+    // A server that generated its token: --data-dir reads the one it saved.
+    let generated = start_with("0.0.0.0:0", dir.path(), OpsOptions::default()).await;
+    assert!(generated.generated_admin_token.is_some());
+    let addr = generated.addr;
+    let data_dir = dir.path().to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let data_dir = data_dir.to_str().unwrap();
+        let jobs = control(addr, &[], &["jobs", "--data-dir", data_dir]);
+        assert_eq!(succeeded(&jobs), json!({"jobs": []}));
+        let from_env = control(addr, &[("CLOUDTWIN_DATA_DIR", data_dir)], &["clear"]);
+        assert_eq!(succeeded(&from_env), json!({"cleared": 0}));
+        // A given token wins over the file, and a stale file says where it came from.
+        refused(
+            &control(
+                addr,
+                &[],
+                &["rules", "--data-dir", data_dir, "--admin-token", given],
+            ),
+            "refused the admin token given",
+        );
+        overwrite_token(Path::new(data_dir), "stale");
+        refused(
+            &control(addr, &[], &["rules", "--data-dir", data_dir]),
+            "refused the admin token read from",
+        );
+    })
+    .await
+    .unwrap();
+    generated.stop().await;
+}
+
+fn overwrite_token(data_dir: &Path, token: &str) {
+    std::fs::write(data_dir.join(ADMIN_TOKEN_FILE), token).unwrap();
 }

@@ -1,12 +1,11 @@
 //! cloudtwin's own API under [`ADMIN_PREFIX`]: health, readiness, reset, accounts, fault
-//! injection, metrics and snapshots. Every route is listed in [`ROUTES`], which the
-//! reference page `docs/admin.md` is tested against.
+//! injection, metrics, snapshots and state control. Every route is listed in [`ROUTES`],
+//! which the reference page `docs/admin.md` is tested against.
 //!
 //! Beyond loopback every route but `health` needs `Authorization: Bearer <admin token>`.
-//! Other admin routers (state control) join through [`router`]'s `extra` argument and sit
-//! behind the same credential.
 
 mod accounts;
+mod control;
 mod faults;
 mod health;
 pub mod hooks;
@@ -24,7 +23,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, delete, get, post, MethodRouter};
 use axum::Router;
 use cloudtwin_core::{Faults, IdSource};
-use cloudtwin_store::Store;
+use cloudtwin_engine::Engine;
+use cloudtwin_store::{Store, StoreError};
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
@@ -86,6 +86,16 @@ pub const ROUTES: &[AdminRoute] = &[
     route("GET", "/metrics", || get(metrics::scrape)),
     route("GET", "/snapshot", || get(snapshot::export)),
     route("POST", "/snapshot", || post(snapshot::import)),
+    route("GET", "/state-control/rules", || get(control::list_rules)),
+    route("POST", "/state-control/rules", || post(control::set_rule)),
+    route("DELETE", "/state-control/rules", || {
+        delete(control::clear_rules)
+    }),
+    route("GET", "/jobs", || get(control::list_jobs)),
+    route("POST", "/jobs/{id}/step", || post(control::step_job)),
+    route("POST", "/instances/{id}/step", || {
+        post(control::step_instance)
+    }),
 ];
 
 /// What the admin handlers share.
@@ -96,14 +106,14 @@ pub struct AdminState {
     pub metrics: Arc<Metrics>,
     /// Product names the gateways report, for checking fault rules.
     pub products: Vec<&'static str>,
-    /// Wakes the job engine after an import, so imported jobs run at once.
-    pub wake_engine: Box<dyn Fn() + Send + Sync>,
+    /// The job engine: state-control rules, jobs and steps; woken after an import so
+    /// imported jobs run at once.
+    pub engine: Arc<Engine>,
 }
 
-/// The admin router: every route of [`ROUTES`], plus `extra` (a router whose routes
-/// already carry [`ADMIN_PREFIX`]), all behind `token` when it is set, except the open
-/// routes (`health`).
-pub fn router(state: Arc<AdminState>, token: Option<AdminToken>, extra: Router) -> Router {
+/// The admin router: every route of [`ROUTES`], behind `token` when it is set, except the
+/// open routes (`health`).
+pub fn router(state: Arc<AdminState>, token: Option<AdminToken>) -> Router {
     let add = |router: Router<Arc<AdminState>>, r: &AdminRoute| {
         router.route(&format!("{ADMIN_PREFIX}{}", r.path), (r.handler)())
     };
@@ -113,7 +123,6 @@ pub fn router(state: Arc<AdminState>, token: Option<AdminToken>, extra: Router) 
         .fold(Router::new(), add)
         .route(&format!("{ADMIN_PREFIX}/{{*rest}}"), any(not_found))
         .with_state(state.clone())
-        .merge(extra)
         .layer(axum::extract::DefaultBodyLimit::max(
             snapshot::MAX_SNAPSHOT_BYTES,
         ))
@@ -247,6 +256,20 @@ pub struct Refusal {
     message: String,
 }
 
+impl Refusal {
+    fn new(status: StatusCode, code: &'static str, message: impl std::fmt::Display) -> Self {
+        Self {
+            status,
+            code,
+            message: message.to_string(),
+        }
+    }
+
+    fn bad_request(code: &'static str, message: impl std::fmt::Display) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+}
+
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
         error(self.status, self.code, self.message)
@@ -256,11 +279,7 @@ impl IntoResponse for Refusal {
 /// Reads a JSON body into `T`, refusing with 400, the field and the reason when it does
 /// not fit.
 fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Refusal> {
-    let invalid = |message: String| Refusal {
-        status: StatusCode::BAD_REQUEST,
-        code: "InvalidBody",
-        message,
-    };
+    let invalid = |message: String| Refusal::bad_request("InvalidBody", message);
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(invalid("the request needs a JSON body".into()));
     }
@@ -276,19 +295,25 @@ fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Refusal>
     })
 }
 
-fn store_error(e: cloudtwin_store::StoreError) -> Response {
-    use cloudtwin_store::StoreError;
-    match e {
-        StoreError::Unavailable(m) => error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "StoreUnavailable",
-            format!("the store cannot be reached: {m}"),
-        ),
-        StoreError::Conflict(m) => error(StatusCode::CONFLICT, "Conflict", m),
-        StoreError::Corrupt(m) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "StoreCorrupt",
-            format!("stored data is corrupt: {m}"),
-        ),
+/// What a store failure answers: 503 when it cannot be reached.
+impl From<StoreError> for Refusal {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(m) => Refusal::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "StoreUnavailable",
+                format!("the store cannot be reached: {m}"),
+            ),
+            StoreError::Conflict(m) => Refusal::new(StatusCode::CONFLICT, "Conflict", m),
+            StoreError::Corrupt(m) => Refusal::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "StoreCorrupt",
+                format!("stored data is corrupt: {m}"),
+            ),
+        }
     }
+}
+
+fn store_error(e: StoreError) -> Response {
+    Refusal::from(e).into_response()
 }

@@ -23,7 +23,8 @@ struct ResetRequest {
     product: Option<String>,
 }
 
-fn product_names() -> String {
+/// The product names an admin request may give, for messages.
+pub(super) fn product_names() -> String {
     [
         Product::StarRocks,
         Product::Havenask,

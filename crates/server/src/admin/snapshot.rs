@@ -358,7 +358,7 @@ pub async fn import(State(state): State<Arc<AdminState>>, body: Bytes) -> Respon
     .await
     {
         Ok(loaded) => {
-            (state.wake_engine)();
+            state.engine.notify();
             tracing::info!(
                 accounts = loaded.accounts,
                 instances = loaded.instances,

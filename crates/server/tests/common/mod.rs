@@ -9,7 +9,7 @@ use std::net::{SocketAddr, TcpStream};
 
 use cloudtwin_aliyun::signature::{sign_acs3, SignedRequest};
 use cloudtwin_core::Lifecycle;
-use cloudtwin_server::{Config, Running};
+use cloudtwin_server::{Config, OpsOptions, Running};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -41,6 +41,26 @@ pub async fn start(lifecycle: Lifecycle) -> TestServer {
         running: Some(running),
         dir,
     }
+}
+
+/// A server on `listen` (such as `0.0.0.0:0`, beyond loopback) with the admin credential
+/// and start-up faults of `ops`, keeping its state in `dir`.
+pub async fn start_with(listen: &str, dir: &std::path::Path, ops: OpsOptions) -> Running {
+    cloudtwin_server::start_with_options(
+        Config {
+            listen: listen.into(),
+            data_dir: dir.to_path_buf(),
+            lifecycle: Lifecycle::Instant,
+            state_control: Vec::new(),
+            billing_time_scale: Default::default(),
+            master_key: None,
+            access_key: Some((AK.into(), SK.into())),
+        },
+        None,
+        ops,
+    )
+    .await
+    .unwrap()
 }
 
 /// One request, as the SDK would build it, with knobs to break it.

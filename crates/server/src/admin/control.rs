@@ -1,17 +1,9 @@
-//! The state-control part of the admin API, under [`ADMIN_PREFIX`]:
-//!
-//! - `GET    /_cloudtwin/state-control/rules`: the rules in force.
-//! - `POST   /_cloudtwin/state-control/rules` `{"rule": "starrocks:CreateInstance=manual"}`:
-//!   adds a rule, replacing one for the same product and operation.
-//! - `DELETE /_cloudtwin/state-control/rules`: removes every rule.
-//! - `GET    /_cloudtwin/jobs?product=&instance=&state=&limit=`: jobs of every account,
-//!   oldest first (`state=parked` lists what waits for a step).
-//! - `POST   /_cloudtwin/jobs/{id}/step`: releases a parked job.
-//! - `POST   /_cloudtwin/instances/{id}/step`: releases the instance's oldest parked job.
+//! State control: the rules that decide how job-backed transitions run, the jobs, and
+//! manual steps (`/state-control/rules`, `/jobs`, `/jobs/{id}/step`,
+//! `/instances/{id}/step`; see `docs/admin.md`).
 //!
 //! Rules are kept in memory by the engine, per process: they govern jobs created after
-//! they are set, and what they decided is stored with each job. Errors answer
-//! `{"error": {"code", "message"}}` with a 4xx status.
+//! they are set, and what they decided is stored with each job.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -19,75 +11,18 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use cloudtwin_core::{Job, JobState, Product, Rule};
-use cloudtwin_engine::{Engine, StepError};
-use cloudtwin_store::{JobQuery, StoreError};
+use cloudtwin_engine::StepError;
+use cloudtwin_store::JobQuery;
 use serde_json::{json, Value};
 
-use crate::ADMIN_PREFIX;
+use super::{reset::product_names, AdminState, Refusal};
 
 const DEFAULT_JOB_LIMIT: usize = 100;
 const MAX_JOB_LIMIT: usize = 1000;
 
-/// The routes, with their full paths, ready to merge into the server's router.
-pub fn router(engine: Arc<Engine>) -> Router {
-    Router::new()
-        .route(
-            &format!("{ADMIN_PREFIX}/state-control/rules"),
-            get(list_rules).post(set_rule).delete(clear_rules),
-        )
-        .route(&format!("{ADMIN_PREFIX}/jobs"), get(list_jobs))
-        .route(&format!("{ADMIN_PREFIX}/jobs/{{id}}/step"), post(step_job))
-        .route(
-            &format!("{ADMIN_PREFIX}/instances/{{id}}/step"),
-            post(step_instance),
-        )
-        .with_state(engine)
-}
-
-/// An admin error: a status and a JSON body naming what was wrong.
-#[derive(Debug)]
-struct AdminError {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
-}
-
-impl AdminError {
-    fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status: StatusCode::BAD_REQUEST,
-            code,
-            message: message.into(),
-        }
-    }
-}
-
-impl IntoResponse for AdminError {
-    fn into_response(self) -> Response {
-        let body = json!({"error": {"code": self.code, "message": self.message}});
-        (self.status, Json(body)).into_response()
-    }
-}
-
-impl From<StoreError> for AdminError {
-    fn from(e: StoreError) -> Self {
-        let status = match e {
-            StoreError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        Self {
-            status,
-            code: "StoreError",
-            message: e.to_string(),
-        }
-    }
-}
-
-impl From<StepError> for AdminError {
+impl From<StepError> for Refusal {
     fn from(e: StepError) -> Self {
         let (status, code) = match &e {
             StepError::NoSuchJob(_) => (StatusCode::NOT_FOUND, "JobNotFound"),
@@ -95,11 +30,7 @@ impl From<StepError> for AdminError {
             StepError::NothingParked(_) => (StatusCode::CONFLICT, "NothingParked"),
             StepError::Store(e) => return e.clone().into(),
         };
-        Self {
-            status,
-            code,
-            message: e.to_string(),
-        }
+        Refusal::new(status, code, e)
     }
 }
 
@@ -130,17 +61,17 @@ fn job_json(job: &Job) -> Value {
     })
 }
 
-async fn list_rules(State(engine): State<Arc<Engine>>) -> Json<Value> {
-    let rules: Vec<Value> = engine.rules().iter().map(rule_json).collect();
+pub async fn list_rules(State(state): State<Arc<AdminState>>) -> Json<Value> {
+    let rules: Vec<Value> = state.engine.rules().iter().map(rule_json).collect();
     Json(json!({"rules": rules}))
 }
 
-async fn set_rule(
-    State(engine): State<Arc<Engine>>,
+pub async fn set_rule(
+    State(state): State<Arc<AdminState>>,
     body: Bytes,
-) -> Result<Json<Value>, AdminError> {
+) -> Result<Json<Value>, Refusal> {
     let value: Value = serde_json::from_slice(&body).map_err(|e| {
-        AdminError::bad_request(
+        Refusal::bad_request(
             "InvalidBody",
             format!("the body must be JSON such as {{\"rule\": \"starrocks:CreateInstance=manual\"}}: {e}"),
         )
@@ -148,7 +79,7 @@ async fn set_rule(
     let text = match value.as_object().map(|o| (o.get("rule"), o.len())) {
         Some((Some(Value::String(s)), 1)) => s.clone(),
         _ => {
-            return Err(AdminError::bad_request(
+            return Err(Refusal::bad_request(
                 "InvalidBody",
                 "the body must be an object with one string field, rule, such as {\"rule\": \"starrocks:CreateInstance=manual\"}",
             ))
@@ -156,9 +87,9 @@ async fn set_rule(
     };
     let rule: Rule = text
         .parse()
-        .map_err(|e: String| AdminError::bad_request("InvalidRule", e))?;
-    engine.set_rule(rule.clone()).map_err(|e| {
-        AdminError::bad_request(
+        .map_err(|e: String| Refusal::bad_request("InvalidRule", e))?;
+    state.engine.set_rule(rule.clone()).map_err(|e| {
+        Refusal::bad_request(
             "InvalidRule",
             format!("invalid state-control rule {text:?}: {e}"),
         )
@@ -167,14 +98,15 @@ async fn set_rule(
     Ok(Json(json!({"rule": rule_json(&rule)})))
 }
 
-async fn clear_rules(State(engine): State<Arc<Engine>>) -> Json<Value> {
-    let cleared = engine.clear_rules();
+pub async fn clear_rules(State(state): State<Arc<AdminState>>) -> Json<Value> {
+    let cleared = state.engine.clear_rules();
     tracing::info!(cleared, "state-control rules cleared");
     Json(json!({"cleared": cleared}))
 }
 
 /// The job filters of a query string; unknown or malformed parameters are refused.
-fn job_query(params: &HashMap<String, String>) -> Result<JobQuery, AdminError> {
+fn job_query(params: &HashMap<String, String>) -> Result<JobQuery, Refusal> {
+    let invalid = |message: String| Refusal::bad_request("InvalidParameter", message);
     let mut query = JobQuery {
         limit: DEFAULT_JOB_LIMIT,
         ..JobQuery::default()
@@ -183,19 +115,18 @@ fn job_query(params: &HashMap<String, String>) -> Result<JobQuery, AdminError> {
         match name.as_str() {
             "product" => {
                 query.product = Some(Product::parse(value).ok_or_else(|| {
-                    AdminError::bad_request(
-                        "InvalidParameter",
-                        format!("product {value:?} is unknown; known: starrocks, havenask, openanalytics, taurusdb, htap-starrocks, rocketmq"),
-                    )
+                    invalid(format!(
+                        "product {value:?} is unknown; known: {}",
+                        product_names()
+                    ))
                 })?)
             }
             "instance" => query.instance_id = Some(value.clone()),
             "state" => {
                 query.state = Some(JobState::parse(value).ok_or_else(|| {
-                    AdminError::bad_request(
-                        "InvalidParameter",
-                        format!("state {value:?} is unknown; known: pending, parked, running, succeeded, failed"),
-                    )
+                    invalid(format!(
+                        "state {value:?} is unknown; known: pending, parked, running, succeeded, failed"
+                    ))
                 })?)
             }
             "limit" => {
@@ -204,45 +135,44 @@ fn job_query(params: &HashMap<String, String>) -> Result<JobQuery, AdminError> {
                     .ok()
                     .filter(|n| (1..=MAX_JOB_LIMIT).contains(n))
                     .ok_or_else(|| {
-                        AdminError::bad_request(
-                            "InvalidParameter",
-                            format!("limit {value:?} must be a number from 1 to {MAX_JOB_LIMIT}"),
-                        )
+                        invalid(format!(
+                            "limit {value:?} must be a number from 1 to {MAX_JOB_LIMIT}"
+                        ))
                     })?
             }
             other => {
-                return Err(AdminError::bad_request(
-                    "InvalidParameter",
-                    format!("unknown parameter {other:?}; known: product, instance, state, limit"),
-                ))
+                return Err(invalid(format!(
+                    "unknown parameter {other:?}; known: product, instance, state, limit"
+                )))
             }
         }
     }
     Ok(query)
 }
 
-async fn list_jobs(
-    State(engine): State<Arc<Engine>>,
+pub async fn list_jobs(
+    State(state): State<Arc<AdminState>>,
     Query(params): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, AdminError> {
+) -> Result<Json<Value>, Refusal> {
     let query = job_query(&params)?;
-    let jobs: Vec<Value> = engine.jobs(&query).await?.iter().map(job_json).collect();
+    let jobs = state.engine.jobs(&query).await?;
+    let jobs: Vec<Value> = jobs.iter().map(job_json).collect();
     Ok(Json(json!({"jobs": jobs})))
 }
 
-async fn step_job(
-    State(engine): State<Arc<Engine>>,
+pub async fn step_job(
+    State(state): State<Arc<AdminState>>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, AdminError> {
-    let job = engine.step_job(&id).await?;
+) -> Result<Json<Value>, Refusal> {
+    let job = state.engine.step_job(&id).await?;
     Ok(Json(json!({"stepped": job_json(&job)})))
 }
 
-async fn step_instance(
-    State(engine): State<Arc<Engine>>,
+pub async fn step_instance(
+    State(state): State<Arc<AdminState>>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, AdminError> {
-    let job = engine.step_instance(&id).await?;
+) -> Result<Json<Value>, Refusal> {
+    let job = state.engine.step_instance(&id).await?;
     Ok(Json(json!({"stepped": job_json(&job)})))
 }
 
