@@ -250,6 +250,7 @@ pub fn error(status: StatusCode, code: &str, message: impl std::fmt::Display) ->
 }
 
 /// A refused admin request, small enough to pass around before it becomes a response.
+#[derive(Debug)]
 pub struct Refusal {
     status: StatusCode,
     code: &'static str,
