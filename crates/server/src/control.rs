@@ -90,7 +90,7 @@ pub enum ControlCommand {
         product: Option<String>,
         #[arg(long)]
         instance: Option<String>,
-        /// pending, parked, running, succeeded or failed.
+        /// pending, parked, running, succeeded, failed or cancelled.
         #[arg(long)]
         state: Option<String>,
         #[arg(long)]

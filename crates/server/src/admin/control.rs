@@ -124,8 +124,10 @@ fn job_query(params: &HashMap<String, String>) -> Result<JobQuery, Refusal> {
             "instance" => query.instance_id = Some(value.clone()),
             "state" => {
                 query.state = Some(JobState::parse(value).ok_or_else(|| {
+                    let known: Vec<&str> = JobState::ALL.iter().map(|s| s.as_str()).collect();
                     invalid(format!(
-                        "state {value:?} is unknown; known: pending, parked, running, succeeded, failed"
+                        "state {value:?} is unknown; known: {}",
+                        known.join(", ")
                     ))
                 })?)
             }
