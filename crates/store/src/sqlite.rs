@@ -1323,6 +1323,23 @@ mod tests {
         crate::conformance::operations(open("a.db"), open("b.db")).await;
     }
 
+    #[test]
+    fn every_table_is_covered_by_snapshots_and_reset() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        drop(SqliteStore::open(&path).unwrap());
+        let c = Connection::open(&path).unwrap();
+        let mut stmt = c
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+            .unwrap();
+        let tables = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .unwrap()
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .unwrap();
+        crate::conformance::assert_schema_is_covered(tables);
+    }
+
     #[tokio::test]
     async fn state_survives_reopen() {
         let dir = tempfile::tempdir().unwrap();
