@@ -1,19 +1,24 @@
 """Snapshot round trip through the official SDKs: create instances of several products,
 read them, export, reset, see them gone, import, and read the same answers again.
 
-Snapshots go over the admin API (docs/admin.md); the CLI export is checked against it."""
+Snapshots go over the admin API (docs/admin.md); the CLI export is checked against it. The
+billing ledger travels too: an unpaid order still pays (and provisions) after the round trip."""
 from __future__ import annotations
 
 import json
 import subprocess
+import time
 
+from alibabacloud_starrocks20221019 import models as srm
 from alibabacloud_tea_openapi.exceptions import ClientException
+from huaweicloudsdkbss.v2 import model as bss
 from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
 from huaweicloudsdkgaussdb.v3 import model as gm
 from huaweicloudsdkrocketmq.v2 import model as rm
 
 import sdkhelpers
 from sdkhelpers import admin, create_running, describe, new_request
+from test_billing import bss_client, rmq_prepaid
 from test_havenask import create as ha_create
 from test_havenask import get as ha_get
 from test_havenask import ha_client
@@ -90,7 +95,7 @@ def test_export_reset_import_reads_the_same(server):
 
     status, snapshot = admin(server, "GET", "/snapshot")
     assert status == 200, snapshot
-    assert snapshot["format_version"] == 1
+    assert snapshot["format_version"] == 2
     products = sorted({i["product"] for i in snapshot["instances"]})
     assert products == ["Havenask", "HtapStarRocks", "RocketMq", "StarRocks", "TaurusDb"], products
     assert server.access_key_secret not in json.dumps(snapshot), "secrets stay sealed"
@@ -152,3 +157,65 @@ def test_one_accounts_snapshot_loads_alone(server):
     except ClientException as e:
         assert e.code == "InvalidAccessKeyId.NotFound", e
     assert sdkhelpers.INSTANCE_ID_RE.match(other_id)
+
+
+def read_billing(server, ids):
+    """Every billing read of the prePaid instances and their orders, as plain data."""
+    sr = server.client()
+    b = bss_client(server)
+    mq = rmq(server)
+
+    def order(order_id):
+        return b.show_customer_order_details(bss.ShowCustomerOrderDetailsRequest(order_id=order_id)).to_json_object()
+
+    def resources(order_id):
+        return b.list_pay_per_use_customer_resources(bss.ListPayPerUseCustomerResourcesRequest(
+            body=bss.QueryResourcesReq(order_id=order_id, only_main_resource=1))).to_json_object()
+
+    return stable({
+        "unpaid": sr.query_unpaid_order(srm.QueryUnpaidOrderRequest(
+            instance_id=ids["unpaid_id"], billing_instance_id=ids["unpaid_id"])).body.to_map(),
+        "unpaid_order": order(ids["unpaid_order"]),
+        "unpaid_instance": describe(sr, instance_id=ids["unpaid_id"]).to_map(),
+        "mq_order": order(ids["mq_order"]),
+        "mq_resources": resources(ids["mq_order"]),
+        "mq": json.loads(mq.show_instance(rm.ShowInstanceRequest(instance_id=ids["mq_id"])).raw_content),
+    })
+
+
+def test_orders_survive_export_reset_import_and_still_pay(server):
+    sr = server.client()
+    resp = sr.create_instance_v1(new_request(instance_name="snap-unpaid", auto_pay=False, auto_renew=False))
+    unpaid_id, unpaid_order = resp.body.data.instance_id, str(resp.body.data.order_id)
+    mq = rmq(server)
+    mq_id, mq_order = rmq_prepaid(mq, auto_pay=True)
+    rmq_wait(mq, mq_id, "RUNNING")
+    time.sleep(0.3)
+    assert sdkhelpers.current_status(sr, unpaid_id) == "unpaid"
+    ids = dict(unpaid_id=unpaid_id, unpaid_order=unpaid_order, mq_id=mq_id, mq_order=mq_order)
+    before = read_billing(server, ids)
+    assert str(before["unpaid"]["Data"]) == unpaid_order
+    assert before["unpaid_order"]["order_info"]["status"] == 6, "unpaid"
+    assert before["mq_order"]["order_info"]["status"] == 5, "auto-paid"
+    assert [r["resource_id"] for r in before["mq_resources"]["data"]] == [mq_id]
+
+    status, snapshot = admin(server, "GET", "/snapshot")
+    assert status == 200, snapshot
+    assert sorted(o["id"] for o in snapshot["orders"]) == sorted([unpaid_order, mq_order])
+    admin(server, "POST", "/reset", {"all": True})
+    status, empty = admin(server, "GET", "/snapshot")
+    assert status == 200 and empty["orders"] == [], "a full reset forgets the ledger"
+    status, loaded = admin(server, "POST", "/snapshot", snapshot)
+    assert status == 200, loaded
+    assert loaded["imported"]["orders"] == 2
+
+    assert read_billing(server, ids) == before
+    # The imported unpaid order pays, and its parked create goes on to provision.
+    b = bss_client(server)
+    b.pay_orders(bss.PayOrdersRequest(body=bss.PayCustomerOrderV3Req(
+        order_id=unpaid_order, use_coupon="NO", use_discount="NO")))
+    assert b.show_customer_order_details(
+        bss.ShowCustomerOrderDetailsRequest(order_id=unpaid_order)).order_info.status == 5
+    sdkhelpers.wait_status(server.client(), unpaid_id, "running")
+    assert server.client().query_unpaid_order(srm.QueryUnpaidOrderRequest(
+        instance_id=unpaid_id, billing_instance_id=unpaid_id)).body.data is None

@@ -301,17 +301,25 @@ async fn reset_forgets_a_product_or_everything() {
         create_starrocks(addr, "r1");
         let (_, before) = describe_total(addr);
         assert_eq!(before["Data"].as_array().unwrap().len(), 1, "{before}");
+        let orders = || admin(addr, "GET", "/snapshot", None, "").json()["orders"].clone();
+        assert_eq!(
+            orders().as_array().unwrap().len(),
+            1,
+            "the prePaid create's order"
+        );
 
         // Another product's reset leaves StarRocks alone.
         let other = admin(addr, "POST", "/reset", None, r#"{"product":"rocketmq"}"#);
         assert_eq!(other.status, 200, "{}", other.text);
         assert_eq!(describe_total(addr).1["Data"].as_array().unwrap().len(), 1);
+        assert_eq!(orders().as_array().unwrap().len(), 1, "and its orders");
 
         let reset = admin(addr, "POST", "/reset", None, r#"{"product":"starrocks"}"#);
         assert_eq!(reset.json(), json!({"reset": "starrocks"}));
         let (status, after) = describe_total(addr);
         assert_eq!(status, 200, "accounts stay: {after}");
         assert!(after["Data"].as_array().unwrap().is_empty(), "{after}");
+        assert_eq!(orders(), json!([]), "the product's orders went with it");
         // The client token was forgotten with the product: the same token creates anew.
         create_starrocks(addr, "r1");
 
@@ -649,7 +657,13 @@ async fn snapshots_round_trip_and_refuse_what_they_cannot_load() {
         let export = admin(addr, "GET", "/snapshot", None, "");
         assert_eq!(export.status, 200, "{}", export.text);
         let doc = export.json();
-        assert_eq!(doc["format_version"], 1);
+        assert_eq!(doc["format_version"], 2);
+        assert_eq!(doc["orders"].as_array().unwrap().len(), 1, "{doc}");
+        assert_eq!(
+            doc["orders"][0]["instance_id"],
+            id.as_str(),
+            "the prePaid create's order"
+        );
         assert_eq!(doc["accounts"].as_array().unwrap().len(), 2);
         assert!(doc["master_key_id"].as_str().is_some_and(|k| k.len() == 8));
         assert!(!export.text.contains(common::SK), "secrets stay sealed");
@@ -687,7 +701,7 @@ async fn snapshots_round_trip_and_refuse_what_they_cannot_load() {
 
         admin(addr, "POST", "/reset", None, r#"{"all":true}"#);
         let mut newer = doc.clone();
-        newer["format_version"] = json!(2);
+        newer["format_version"] = json!(3);
         admin_error(
             "snapshot_newer_version",
             admin(addr, "POST", "/snapshot", None, &newer.to_string()),
@@ -718,6 +732,19 @@ async fn snapshots_round_trip_and_refuse_what_they_cannot_load() {
             json!({"accounts": []}),
             "refused imports leave nothing"
         );
+
+        // A version-1 document (no orders yet) still loads, with an empty ledger.
+        let mut first = doc.clone();
+        first["format_version"] = json!(1);
+        first.as_object_mut().unwrap().remove("orders");
+        let imported = admin(addr, "POST", "/snapshot", None, &first.to_string());
+        assert_eq!(imported.status, 200, "{}", imported.text);
+        assert_eq!(imported.json()["imported"]["orders"], 0);
+        let upgraded = admin(addr, "GET", "/snapshot", None, "").json();
+        assert_eq!(upgraded["format_version"], 2);
+        assert_eq!(upgraded["instances"], doc["instances"]);
+        assert_eq!(upgraded["orders"], json!([]));
+        admin(addr, "POST", "/reset", None, r#"{"all":true}"#);
 
         let imported = admin(addr, "POST", "/snapshot", None, &export.text);
         assert_eq!(imported.status, 200, "{}", imported.text);

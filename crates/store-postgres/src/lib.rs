@@ -15,8 +15,8 @@ use async_trait::async_trait;
 use cloudtwin_core::billing::Order;
 use cloudtwin_core::{AccessKey, Account, Instance, Job, JobOutcome, JobState, Product, Tag};
 use cloudtwin_store::{
-    IamPassword, IdempotencyRecord, InstancePage, InstanceQuery, JobQuery, Mutation, ResetScope,
-    Result, StateCounts, StateDump, Store, StoreError,
+    order_product_in_doc, IamPassword, IdempotencyRecord, InstancePage, InstanceQuery, JobQuery,
+    Mutation, ResetScope, Result, StateCounts, StateDump, Store, StoreError,
 };
 use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio_postgres::error::SqlState;
@@ -1084,6 +1084,15 @@ async fn export(conn: &mut Conn, account_id: Option<&str>) -> PgResult<StateDump
             })
         },
     )?;
+    let orders = rows(
+        tx.query(
+            &format!("SELECT doc FROM orders{by_account} ORDER BY created_ms, id"),
+            &args,
+        )
+        .await?,
+        order_row,
+    )?;
+    // Nonces stay out: replay protection for requests in flight, not state.
     tx.commit().await?;
     Ok(StateDump {
         accounts,
@@ -1092,6 +1101,7 @@ async fn export(conn: &mut Conn, account_id: Option<&str>) -> PgResult<StateDump
         instances,
         jobs,
         idempotency,
+        orders,
     })
 }
 
@@ -1165,6 +1175,22 @@ async fn import(conn: &mut Conn, dump: &StateDump) -> PgResult<()> {
             },
         )
         .await?;
+    }
+    for o in &dump.orders {
+        c.execute(
+            "INSERT INTO orders (id, account_id, instance_id, status, created_ms, doc)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[
+                &o.id,
+                &o.account_id,
+                &o.instance_id,
+                &o.status.as_str(),
+                &o.created_ms,
+                &json(o),
+            ],
+        )
+        .await
+        .map_err(insert_err("order"))?;
     }
     tx.commit().await?;
     Ok(())
@@ -1467,8 +1493,9 @@ impl Store for PostgresStore {
             match scope {
                 ResetScope::All => {
                     tx.batch_execute(
-                        "DELETE FROM idempotency; DELETE FROM jobs; DELETE FROM instances;
-                         DELETE FROM iam_passwords; DELETE FROM access_keys; DELETE FROM accounts;",
+                        "DELETE FROM orders; DELETE FROM idempotency; DELETE FROM jobs;
+                         DELETE FROM instances; DELETE FROM nonces; DELETE FROM iam_passwords;
+                         DELETE FROM access_keys; DELETE FROM accounts;",
                     )
                     .await?;
                 }
@@ -1480,6 +1507,12 @@ impl Store for PostgresStore {
                         )
                         .await?;
                     }
+                    // The ledger has no product column; the order's document names it.
+                    tx.execute(
+                        "DELETE FROM orders WHERE doc::jsonb ->> 'product' = $1",
+                        &[&order_product_in_doc(p)],
+                    )
+                    .await?;
                 }
             }
             tx.commit().await?;

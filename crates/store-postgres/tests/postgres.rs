@@ -49,6 +49,27 @@ async fn postgres_passes_operations_conformance() {
 }
 
 #[tokio::test]
+async fn every_table_is_covered_by_snapshots_and_reset() {
+    with_db(SUITE, |config| async move {
+        drop(open(&config, PostgresOptions::default()).await);
+        let (client, connection) = config.connect(NoTls).await.unwrap();
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        let rows = client
+            .query(
+                "SELECT table_name::text FROM information_schema.tables
+                 WHERE table_schema = current_schema() AND table_name <> 'schema_version'",
+                &[],
+            )
+            .await
+            .unwrap();
+        conformance::assert_schema_is_covered(rows.iter().map(|r| r.get(0)).collect());
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_batch_with_a_conflicting_insert_leaves_no_trace() {
     with_db(SUITE, |config| async move {
         // One connection: the one that saw the failed batch must serve the next ones.

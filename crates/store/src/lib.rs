@@ -153,7 +153,8 @@ pub struct StateCounts {
 }
 
 /// Every row the store holds (or one account's), for snapshots. Access keys stay
-/// ciphertext; instances include released ones.
+/// ciphertext; instances include released ones. Signature nonces are left out: they are
+/// replay protection for requests in flight, not state, and expire within minutes.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StateDump {
     pub accounts: Vec<Account>,
@@ -162,6 +163,8 @@ pub struct StateDump {
     pub instances: Vec<Instance>,
     pub jobs: Vec<Job>,
     pub idempotency: Vec<IdempotencyRecord>,
+    /// The orders ledger, oldest first.
+    pub orders: Vec<Order>,
 }
 
 impl StateDump {
@@ -172,15 +175,25 @@ impl StateDump {
             && self.instances.is_empty()
             && self.jobs.is_empty()
             && self.idempotency.is_empty()
+            && self.orders.is_empty()
+    }
+}
+
+/// How an order's stored JSON document spells `product` (serde's name, not
+/// [`Product::as_str`]), for the backends that pick a product's orders by their document.
+pub fn order_product_in_doc(product: Product) -> String {
+    match serde_json::to_value(product) {
+        Ok(serde_json::Value::String(s)) => s,
+        other => unreachable!("a product serializes as a string, not {other:?}"),
     }
 }
 
 /// What [`Store::reset`] forgets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResetScope {
-    /// Everything, accounts and keys included.
+    /// Everything, accounts, keys and signature nonces included.
     All,
-    /// One product's instances, jobs and idempotency records.
+    /// One product's instances, jobs, orders and idempotency records.
     Product(Product),
 }
 

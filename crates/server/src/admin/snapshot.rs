@@ -4,6 +4,10 @@
 //! to [`FORMAT_VERSION`] on the raw JSON, one version at a time ([`UPGRADES`]), then reads
 //! the current shape. A newer or unknown version is refused, and so is a document sealed
 //! under another master key (its access key secrets would not open).
+//!
+//! Versions: 1, the first (accounts, keys, IAM passwords, instances, jobs, idempotency
+//! records); 2 adds the orders ledger. Signature nonces are never in a snapshot: they
+//! are replay protection for requests in flight, not state.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -13,6 +17,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use cloudtwin_core::billing::Order;
 use cloudtwin_core::{AccessKey, Account, Instance, Job, JobState, Product};
 use cloudtwin_store::{IamPassword, IdempotencyRecord, StateDump, Store, StoreError};
 use serde::{Deserialize, Serialize};
@@ -21,16 +26,28 @@ use serde_json::{json, Value};
 use super::{error, store_error, AdminState};
 
 /// The format this build writes.
-pub const FORMAT_VERSION: u64 = 1;
+pub const FORMAT_VERSION: u64 = 2;
 
 /// Snapshots are bigger than API calls.
 pub const MAX_SNAPSHOT_BYTES: usize = 256 * 1024 * 1024;
 
 /// One step upgrades a document of version `i + 1` to version `i + 2`, on the raw JSON.
-/// Version 1 is the first; when version 2 comes, its step goes here, and a document of
-/// any older version loads by running every step after its own.
+/// A document of any older version loads by running every step after its own; a new
+/// version appends its step here.
 type Upgrade = fn(Value) -> Result<Value, String>;
-const UPGRADES: &[Upgrade] = &[];
+const UPGRADES: &[Upgrade] = &[v1_to_v2];
+
+/// Version 1 predates billing: its server held no orders, so it loads with an empty ledger.
+fn v1_to_v2(mut doc: Value) -> Result<Value, String> {
+    let fields = doc
+        .as_object_mut()
+        .ok_or("the document is not a JSON object")?;
+    if fields.contains_key("orders") {
+        return Err("orders are not part of format_version 1".into());
+    }
+    fields.insert("orders".into(), json!([]));
+    Ok(doc)
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -49,6 +66,8 @@ pub struct Snapshot {
     pub instances: Vec<Instance>,
     pub jobs: Vec<Job>,
     pub idempotency: Vec<SnapshotIdempotency>,
+    /// The orders ledger (since version 2), oldest first.
+    pub orders: Vec<Order>,
 }
 
 /// An access key with its secret as sealed ciphertext (hex), never in the clear.
@@ -173,6 +192,7 @@ pub async fn build(
                 created_ms: r.created_ms,
             })
             .collect(),
+        orders: dump.orders,
     })
 }
 
@@ -226,6 +246,7 @@ pub struct Loaded {
     pub accounts: usize,
     pub instances: usize,
     pub jobs: usize,
+    pub orders: usize,
 }
 
 /// Loads a snapshot into an empty store.
@@ -296,11 +317,13 @@ pub async fn load(
                 created_ms: r.created_ms,
             })
             .collect(),
+        orders: snapshot.orders,
     };
     let loaded = Loaded {
         accounts: dump.accounts.len(),
         instances: dump.instances.len(),
         jobs: dump.jobs.len(),
+        orders: dump.orders.len(),
     };
     match store.import(dump).await {
         Ok(()) => Ok(loaded),
@@ -363,6 +386,7 @@ pub async fn import(State(state): State<Arc<AdminState>>, body: Bytes) -> Respon
                 accounts = loaded.accounts,
                 instances = loaded.instances,
                 jobs = loaded.jobs,
+                orders = loaded.orders,
                 "snapshot imported"
             );
             (StatusCode::OK, Json(json!({ "imported": loaded }))).into_response()
@@ -375,8 +399,9 @@ pub async fn import(State(state): State<Arc<AdminState>>, body: Bytes) -> Respon
 mod tests {
     use super::*;
 
+    /// The smallest document of `version`: version 1 has no orders.
     fn minimal(version: u64) -> Value {
-        json!({
+        let mut doc = json!({
             "format_version": version,
             "cloudtwin_version": "0.1.0",
             "exported_ms": 1,
@@ -388,15 +413,36 @@ mod tests {
             "instances": [],
             "jobs": [],
             "idempotency": []
-        })
+        });
+        if version >= 2 {
+            doc["orders"] = json!([]);
+        }
+        doc
     }
 
     #[test]
-    fn version_one_loads() {
+    fn version_one_loads_with_an_empty_ledger() {
         let bytes = serde_json::to_vec(&minimal(1)).unwrap();
         let s = parse(&bytes).unwrap();
         assert_eq!(s.format_version, FORMAT_VERSION);
         assert_eq!(s.master_key_id, "abcd0123");
+        assert!(s.orders.is_empty());
+        let mut with_orders = minimal(1);
+        with_orders["orders"] = json!([]);
+        let e = parse(&serde_json::to_vec(&with_orders).unwrap()).unwrap_err();
+        assert!(
+            e.to_string().contains("from format_version 1 to 2"),
+            "a version-1 document has no orders: {e}"
+        );
+    }
+
+    #[test]
+    fn version_two_needs_its_orders() {
+        assert!(parse(&serde_json::to_vec(&minimal(2)).unwrap()).is_ok());
+        let mut without = minimal(2);
+        without.as_object_mut().unwrap().remove("orders");
+        let e = parse(&serde_json::to_vec(&without).unwrap()).unwrap_err();
+        assert!(e.to_string().contains("orders"), "{e}");
     }
 
     #[test]
@@ -450,7 +496,7 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_refused_with_their_place() {
-        let mut doc = minimal(1);
+        let mut doc = minimal(FORMAT_VERSION);
         doc["surprise"] = json!(1);
         let e = parse(&serde_json::to_vec(&doc).unwrap()).unwrap_err();
         assert!(e.to_string().contains("surprise"), "{e}");
