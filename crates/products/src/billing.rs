@@ -8,7 +8,7 @@
 
 use cloudtwin_core::billing::{
     Order, OrderKind, OrderStatus, Period, PeriodUnit, PriceBook, PriceTable, Subscription,
-    TimeScale,
+    TimeScale, UsageLedger,
 };
 use cloudtwin_core::{Instance, Job, JobOutcome, JobState, Product, TransitionKind};
 use cloudtwin_store::{Mutation, StoreError};
@@ -21,6 +21,7 @@ pub use cloudtwin_core::billing::EXPIRE_OPERATION;
 /// The due time of a job that waits for a payment.
 pub const PARKED_MS: i64 = i64::MAX;
 const SUBSCRIPTION_KEY: &str = "subscription";
+const USAGE_KEY: &str = "usage";
 
 /// Prices and the pace of subscription time.
 #[derive(Debug, Clone)]
@@ -58,6 +59,9 @@ pub struct Terms {
     pub deleted: &'static str,
     /// What a release that fails for good leaves (the product's own delete shows the same).
     pub delete_failed: &'static str,
+    /// Statuses of an instance not (yet) delivered: being created, unpaid, or whose create
+    /// failed. Nothing accrues in them.
+    pub undelivered: &'static [&'static str],
 }
 
 /// StarRocks' `disable` is the SDK's "Unavailable" (an overdue or expired instance);
@@ -70,6 +74,7 @@ pub fn terms(product: Product) -> Terms {
             deleting: "DELETING",
             deleted: "DELETED",
             delete_failed: "ERROR",
+            undelivered: &["CREATING", "CREATEFAILED"],
         },
         Product::HtapStarRocks => Terms {
             steady: "normal",
@@ -77,6 +82,7 @@ pub fn terms(product: Product) -> Terms {
             deleting: "deleting",
             deleted: "deleted",
             delete_failed: "abnormal",
+            undelivered: &["pending", "createfail"],
         },
         Product::Havenask => Terms {
             steady: "READY",
@@ -84,6 +90,7 @@ pub fn terms(product: Product) -> Terms {
             deleting: "DELETING",
             deleted: "DELETED",
             delete_failed: "READY",
+            undelivered: &["INIT", "CREATE_FAILED"],
         },
         _ => Terms {
             steady: "running",
@@ -91,6 +98,7 @@ pub fn terms(product: Product) -> Terms {
             deleting: "deleting",
             deleted: "deleted",
             delete_failed: "deleting_failed",
+            undelivered: &["creating", "unpaid", "creating_failed"],
         },
     }
 }
@@ -121,6 +129,62 @@ pub fn set_subscription(doc: &mut Value, subscription: Option<&Subscription>) {
                 map.remove(SUBSCRIPTION_KEY);
             }
         }
+    }
+}
+
+/// A pay-per-use instance's rate history, kept in its document under `usage`.
+pub fn usage_of(doc: &Value) -> UsageLedger {
+    doc.get(USAGE_KEY)
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .unwrap_or_default()
+}
+
+fn set_usage(doc: &mut Value, ledger: &UsageLedger) {
+    if let Some(map) = doc.as_object_mut() {
+        map.insert(
+            USAGE_KEY.into(),
+            serde_json::to_value(ledger).expect("a usage ledger serializes"),
+        );
+    }
+}
+
+impl Billing {
+    /// The monthly list price an instance accrues at as it stands: its configuration's
+    /// price while it is pay-per-use (no subscription) and delivered; 0 while it is being
+    /// created, unpaid, failed to create, expired, being released or gone.
+    pub fn usage_rate(&self, instance: &Instance) -> i64 {
+        let t = terms(instance.product);
+        let idle = instance.deleted
+            || subscription_of(&instance.doc).is_some()
+            || [t.deleting, t.deleted, t.expired].contains(&instance.status.as_str())
+            || t.undelivered.contains(&instance.status.as_str());
+        if idle {
+            return 0;
+        }
+        let Some(table) = self.prices.table(instance.product) else {
+            return 0;
+        };
+        billed_items(instance)
+            .ok()
+            .and_then(|items| table.monthly_total(&items).ok())
+            .unwrap_or(0)
+    }
+
+    /// Brings the instance's usage ledger up to its current rate at `now_ms`, starting from
+    /// `history` (the document before a job's outcome replaced it) or its own.
+    pub fn stamp_usage(&self, history: Option<&Value>, instance: &mut Instance, now_ms: i64) {
+        let mut ledger = usage_of(history.unwrap_or(&instance.doc));
+        let changed = ledger.record(now_ms, self.usage_rate(instance));
+        if changed || (history.is_some() && !ledger.segments.is_empty()) {
+            set_usage(&mut instance.doc, &ledger);
+        }
+    }
+}
+
+/// Keeps the usage ledger across job outcomes, which replace the document wholesale.
+impl cloudtwin_engine::OutcomeHook for Billing {
+    fn on_outcome(&self, before: &Instance, after: &mut Instance, now_ms: i64) {
+        self.stamp_usage(Some(&before.doc), after, now_ms);
     }
 }
 

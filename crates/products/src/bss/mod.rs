@@ -10,14 +10,16 @@
 mod routes;
 
 use async_trait::async_trait;
-use cloudtwin_core::billing::{format_cents, Order, OrderKind, OrderStatus, Period, PeriodUnit};
+use cloudtwin_core::billing::{
+    format_cents, format_micros, Order, OrderKind, OrderStatus, Period, PeriodUnit, UsageSpan,
+};
 use cloudtwin_core::{Caller, FailedOutcome, Instance, JobOutcome, TransitionKind};
 use cloudtwin_huawei::{Call, HuaweiApi, HwError, Reply, Route};
 use cloudtwin_store::{Mutation, StoreError};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::billing::{set_subscription, subscription_of, terms, BillingError};
+use crate::billing::{set_subscription, subscription_of, terms, usage_of, BillingError};
 use crate::havenask::iso_time;
 use crate::{Context, WRITE_RETRIES};
 
@@ -129,6 +131,74 @@ fn body<T: serde::de::DeserializeOwned + Default>(call: &Call<'_>) -> Result<T, 
         v => serde_json::from_value(v.clone())
             .map_err(|e| bad(format!("the request body is invalid: {e}"))),
     }
+}
+
+/// A bill cycle `YYYY-MM` as its UTC bounds in milliseconds.
+fn cycle_bounds(cycle: &str) -> Option<(i64, i64)> {
+    let (y, m) = cycle.split_once('-')?;
+    let (y, m): (i64, i64) = (y.parse().ok()?, m.parse().ok()?);
+    if y < 1970 || !(1..=12).contains(&m) || cycle.len() != 7 {
+        return None;
+    }
+    let start = month_start_ms(y, m);
+    let end = if m == 12 {
+        month_start_ms(y + 1, 1)
+    } else {
+        month_start_ms(y, m + 1)
+    };
+    Some((start, end))
+}
+
+fn month_start_ms(y: i64, m: i64) -> i64 {
+    // Howard Hinnant's days_from_civil.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    (era * 146_097 + doe - 719_468) * 86_400_000
+}
+
+/// Millionths of a yuan as a JSON number (the SDK reads amounts as decimals).
+fn micros_number(micros: i64) -> Value {
+    serde_json::from_str(&format_micros(micros)).unwrap_or(json!(0))
+}
+
+/// One pay-per-use record of `ListCustomerselfResourceRecords`: a stretch at one rate.
+fn usage_record(caller: &Caller, instance: &Instance, span: &UsageSpan, cycle: &str) -> Value {
+    let amount = micros_number(span.amount_micros());
+    let hourly_micros = span.monthly_cents * 10_000 / cloudtwin_core::billing::HOURS_PER_MONTH;
+    let seconds = span.seconds();
+    json!({
+        "id": format!("{}-{}", instance.id, span.start_ms / 1000),
+        "bill_date": iso_time(span.start_ms)[..10],
+        "bill_type": 5,
+        "customer_id": caller.account_id,
+        "region": instance.region,
+        "region_name": instance.region,
+        "cloud_service_type": service_type(instance.product),
+        "resource_type": format!("hws.resource.type.{}", instance.product.as_str()),
+        "effective_time": iso_time(span.start_ms),
+        "expire_time": iso_time(span.end_ms),
+        "resource_id": instance.id,
+        "resource_name": instance.name,
+        "product_spec_desc": format!("{} per month", format_cents(span.monthly_cents)),
+        "trade_time": iso_time(span.end_ms),
+        "charge_mode": "3",
+        "usage_type": "duration",
+        "usage": serde_json::from_str::<Value>(&format!("{}.{:06}", seconds / 3600, (seconds % 3600) * 1_000_000 / 3600)).unwrap_or(json!(0)),
+        "usage_measure_id": 4,
+        "unit_price": micros_number(hourly_micros),
+        "unit": "CNY/hour",
+        "official_amount": amount,
+        "discount_amount": 0,
+        "amount": amount,
+        "debt_amount": amount,
+        "cash_amount": 0,
+        "measure_id": 1,
+        "formula": format!("{} cents per month / 730 per hour, by the second, {seconds} s", span.monthly_cents),
+        "bill_cycle": cycle,
+    })
 }
 
 impl Bss {
@@ -475,6 +545,75 @@ impl Bss {
             "resource {id} kept changing"
         ))))
     }
+    /// ListCustomerselfResourceRecords: the pay-per-use records of the `cycle` month, one
+    /// per stretch of a resource at one rate, up to now; the account's ledger, so Alibaba
+    /// StarRocks instances are listed too. Released resources are read by `resource_id`.
+    async fn usage_records(&self, call: &Call<'_>) -> Result<Reply, HwError> {
+        let caller = call.caller()?;
+        let cycle = call
+            .query("cycle")
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| bad("cycle is required (YYYY-MM)"))?;
+        let (from, to) = cycle_bounds(cycle)
+            .ok_or_else(|| bad(format!("cycle {cycle:?} is invalid: use YYYY-MM")))?;
+        let offset: usize = match call.query("offset") {
+            None => 0,
+            Some(v) => v
+                .parse()
+                .map_err(|_| bad(format!("offset {v:?} is invalid")))?,
+        };
+        let limit: usize = match call.query("limit") {
+            None => 10,
+            Some(v) => v
+                .parse()
+                .ok()
+                .filter(|l| (1..=1000).contains(l))
+                .ok_or_else(|| bad(format!("limit {v:?} is invalid: use 1 to 1000")))?,
+        };
+        // Only pay-per-use (3) accrues usage; other charge modes have no such records.
+        let pay_per_use = call
+            .query("charge_mode")
+            .is_none_or(|m| m.is_empty() || m == "3");
+        let instances = match call.query("resource_id").filter(|s| !s.is_empty()) {
+            Some(id) => self
+                .ctx
+                .store
+                .instance(&caller.account_id, id)
+                .await
+                .map_err(store_error)?
+                .into_iter()
+                .collect(),
+            None => {
+                let mut all = self
+                    .ctx
+                    .store
+                    .instances(&cloudtwin_store::InstanceQuery {
+                        account_id: caller.account_id.clone(),
+                        ..Default::default()
+                    })
+                    .await
+                    .map_err(store_error)?;
+                all.sort_by(|a, b| (a.created_ms, &a.id).cmp(&(b.created_ms, &b.id)));
+                all
+            }
+        };
+        let service = call.query("cloud_service_type").filter(|s| !s.is_empty());
+        let now = self.ctx.clock.now_ms();
+        let mut records = Vec::new();
+        for instance in instances.iter().filter(|_| pay_per_use) {
+            if service.is_some_and(|s| s != service_type(instance.product)) {
+                continue;
+            }
+            for span in usage_of(&instance.doc).spans(from, to.min(now)) {
+                records.push(usage_record(caller, instance, &span, cycle));
+            }
+        }
+        let total = records.len();
+        let page: Vec<Value> = records.into_iter().skip(offset).take(limit).collect();
+        Ok(Reply::ok(
+            json!({"fee_records": page, "total_count": total, "currency": "CNY"}),
+        ))
+    }
 }
 
 #[async_trait]
@@ -496,6 +635,7 @@ impl HuaweiApi for Bss {
             "RenewalResources" => self.renew(&call).await,
             "AutoRenewalResources" => self.auto_renew(&call, true).await,
             "CancelAutoRenewalResources" => self.auto_renew(&call, false).await,
+            "ListCustomerselfResourceRecords" => self.usage_records(&call).await,
             other => Err(HwError::not_implemented(other)),
         }
     }

@@ -1,0 +1,97 @@
+"""Pay-per-use usage through the official SDKs: postPaid instances accrue their list price
+(catalog/prices.json, monthly / 730 per hour) by the second, read with huaweicloudsdkbss
+ListCustomerselfResourceRecords (one record per stretch at one rate). The ledger is the
+account's, so an Alibaba StarRocks instance is listed too (the StarRocks SDK has no usage read).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import time
+from decimal import ROUND_HALF_UP, Decimal
+
+from huaweicloudsdkbss.v2 import model as bss
+from huaweicloudsdkrocketmq.v2 import model as rm
+
+import sdkhelpers as h
+import test_rocketmq as rq
+from test_billing import PRICES, bss_client, group_monthly_cents
+
+RMQ = PRICES["products"]["rocketmq"]["monthly_cents"]
+
+
+def secs(iso: str) -> int:
+    return int(dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp())
+
+
+def cycle() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m")
+
+
+def records(b, rid):
+    return b.list_customerself_resource_records(bss.ListCustomerselfResourceRecordsRequest(
+        cycle=cycle(), resource_id=rid, limit=100)).fee_records
+
+
+def check_arithmetic(r, monthly_cents: int):
+    """The amount is the price table's: seconds × monthly / 730 / 3600, to 0.000001."""
+    seconds = secs(r.expire_time) - secs(r.effective_time)
+    want = (Decimal(monthly_cents) / 100 * seconds / 730 / 3600).quantize(Decimal("0.000001"), ROUND_HALF_UP)
+    assert Decimal(str(r.amount)) == want, (r.amount, want, seconds)
+    assert r.charge_mode == "3" and r.bill_type == 5
+
+
+def rmq_monthly(brokers: int) -> int:
+    return brokers * (RMQ["flavor.c6.4u8g.cluster"] + 600 * RMQ["storage.dms.physical.storage.ultra.v2"])
+
+
+def test_rocketmq_postpaid_accrues_follows_a_resize_and_stops_at_release(server):
+    client, b = rq.rmq(server), bss_client(server)
+    resp = client.create_instance_by_engine(rm.CreateInstanceByEngineRequest(
+        engine="reliability", body=rm.CreateInstanceByEngineReq(**rq.seed_fields(name=f"ppu-{time.time_ns()}"))))
+    iid = resp.instance_id
+    rq.wait_status(client, iid, "RUNNING")
+    time.sleep(2.2)
+    first = records(b, iid)
+    assert len(first) == 1
+    check_arithmetic(first[0], rmq_monthly(1))
+    assert Decimal(str(first[0].amount)) > 0
+    client.resize_instance_for_rocket_mq(rm.ResizeInstanceForRocketMqRequest(
+        instance_id=iid, body=rm.ResizeEngineInstanceReq(oper_type="horizontal", new_broker_num=2)))
+    rq.wait_status(client, iid, "RUNNING")
+    time.sleep(2.2)
+    two = records(b, iid)
+    assert len(two) == 2, "the resize starts a stretch at the new rate"
+    check_arithmetic(two[0], rmq_monthly(1))
+    check_arithmetic(two[1], rmq_monthly(2))
+    assert two[0].expire_time == two[1].effective_time
+    client.delete_instance(rm.DeleteInstanceRequest(instance_id=iid))
+    stopped = records(b, iid)
+    time.sleep(1.5)
+    assert [(r.expire_time, r.amount) for r in records(b, iid)] == [(r.expire_time, r.amount) for r in stopped], \
+        "nothing accrues after the release"
+
+
+def test_starrocks_postpaid_accrues_in_the_account_ledger_and_a_switch_to_prepaid_stops_it(client, server):
+    from alibabacloud_starrocks20221019 import models as m
+    b = bss_client(server)
+    iid = client.create_instance_v1(h.new_request(pay_type="postPaid")).body.data.instance_id
+    h.wait_status(client, iid, "running")
+    time.sleep(2.2)
+    listed = b.list_customerself_resource_records(bss.ListCustomerselfResourceRecordsRequest(cycle=cycle(), limit=100))
+    mine = [r for r in listed.fee_records if r.resource_id == iid]
+    assert len(mine) == 1
+    check_arithmetic(mine[0], 2 * group_monthly_cents())
+    client.modify_charge_type(m.ModifyChargeTypeRequest(
+        instance_id=iid, pricing_cycle="Month", duration=1, auto_renew=False))
+    stopped = records(b, iid)
+    time.sleep(1.5)
+    assert [r.amount for r in records(b, iid)] == [r.amount for r in stopped]
+
+
+def test_the_cycle_is_required_and_checked(server):
+    from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
+    import pytest
+    b = bss_client(server)
+    with pytest.raises(ClientRequestException) as e:
+        b.list_customerself_resource_records(bss.ListCustomerselfResourceRecordsRequest(cycle="2026-13"))
+    assert e.value.status_code == 400 and e.value.error_code == "CBC.0100"
