@@ -95,3 +95,35 @@ def test_the_cycle_is_required_and_checked(server):
     with pytest.raises(ClientRequestException) as e:
         b.list_customerself_resource_records(bss.ListCustomerselfResourceRecordsRequest(cycle="2026-13"))
     assert e.value.status_code == 400 and e.value.error_code == "CBC.0100"
+
+
+def test_htap_starrocks_postpaid_accrues_follows_a_flavor_resize_and_stops_at_release(server):
+    import test_taurusdb as td
+    from huaweicloudsdkgaussdb.v3 import model as gm
+    htap = PRICES["products"]["htap-starrocks"]["monthly_cents"]
+
+    def monthly(be_flavor):
+        return htap[f"flavor.{td.FE_FLAVOR}"] + htap[f"flavor.{be_flavor}"] + 2 * 50 * htap["storage.SSD"]
+
+    c, b = td.gauss(server), bss_client(server)
+    pid = td.make_parent(c)
+    resp = c.create_starrocks_instance(gm.CreateStarrocksInstanceRequest(instance_id=pid, body=td.sr_body()))
+    sr = resp.instance.id
+    assert records(b, sr) == [], "nothing accrues before the instance is delivered"
+    td.wait_job(c, resp.job_id)
+    time.sleep(2.2)
+    first = records(b, sr)
+    assert len(first) == 1
+    check_arithmetic(first[0], monthly(td.BE_FLAVOR))
+    rz = c.resize_star_rocks_flavor(gm.ResizeStarRocksFlavorRequest(
+        instance_id=sr, body=gm.SrFlavorResizeReq(be_flavor_id=td.BIG_FLAVOR)))
+    td.wait_job(c, rz.job_id)
+    time.sleep(1.2)
+    two = records(b, sr)
+    assert len(two) == 2 and two[0].expire_time == two[1].effective_time
+    check_arithmetic(two[0], monthly(td.BE_FLAVOR))
+    check_arithmetic(two[1], monthly(td.BIG_FLAVOR))
+    c.delete_starrocks_instance(gm.DeleteStarrocksInstanceRequest(instance_id=pid, starrocks_instance_id=sr))
+    stopped = records(b, sr)
+    time.sleep(1.5)
+    assert [r.amount for r in records(b, sr)] == [r.amount for r in stopped]
