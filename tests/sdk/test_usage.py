@@ -127,3 +127,19 @@ def test_htap_starrocks_postpaid_accrues_follows_a_flavor_resize_and_stops_at_re
     stopped = records(b, sr)
     time.sleep(1.5)
     assert [r.amount for r in records(b, sr)] == [r.amount for r in stopped]
+
+
+def test_usage_survives_a_hard_restart_and_keeps_accruing(server):
+    client = rq.rmq(server)
+    resp = client.create_instance_by_engine(rm.CreateInstanceByEngineRequest(
+        engine="reliability", body=rm.CreateInstanceByEngineReq(**rq.seed_fields(name=f"ppu-{time.time_ns()}"))))
+    iid = resp.instance_id
+    rq.wait_status(client, iid, "RUNNING")
+    time.sleep(1.1)
+    before = records(bss_client(server), iid)
+    server.restart(hard=True)
+    time.sleep(1.1)
+    after = records(bss_client(server), iid)
+    assert len(after) == 1 and after[0].effective_time == before[0].effective_time
+    assert Decimal(str(after[0].amount)) > Decimal(str(before[0].amount))
+    check_arithmetic(after[0], rmq_monthly(1))
