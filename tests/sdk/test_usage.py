@@ -69,6 +69,13 @@ def test_rocketmq_postpaid_accrues_follows_a_resize_and_stops_at_release(server)
     time.sleep(1.5)
     assert [(r.expire_time, r.amount) for r in records(b, iid)] == [(r.expire_time, r.amount) for r in stopped], \
         "nothing accrues after the release"
+    rq.wait_gone(client, iid)
+    listed = b.list_customerself_resource_records(bss.ListCustomerselfResourceRecordsRequest(
+        cycle=cycle(), limit=1000)).fee_records
+    assert [r.amount for r in listed if r.resource_id == iid] == [r.amount for r in stopped], \
+        "a released resource's records stay in the listing"
+    assert b.list_customerself_resource_records(bss.ListCustomerselfResourceRecordsRequest(
+        cycle=cycle(), resource_id=iid, charge_mode="1")).total_count == 0, "only pay-per-use accrues usage"
 
 
 def test_starrocks_postpaid_accrues_in_the_account_ledger_and_a_switch_to_prepaid_stops_it(client, server):

@@ -546,8 +546,8 @@ impl Bss {
         ))))
     }
     /// ListCustomerselfResourceRecords: the pay-per-use records of the `cycle` month, one
-    /// per stretch of a resource at one rate, up to now; the account's ledger, so Alibaba
-    /// StarRocks instances are listed too. Released resources are read by `resource_id`.
+    /// per stretch of a resource at one rate, up to now, released resources included; the
+    /// account's ledger, so Alibaba StarRocks instances are listed too.
     async fn usage_records(&self, call: &Call<'_>) -> Result<Reply, HwError> {
         let caller = call.caller()?;
         let cycle = call
@@ -589,6 +589,7 @@ impl Bss {
                     .store
                     .instances(&cloudtwin_store::InstanceQuery {
                         account_id: caller.account_id.clone(),
+                        include_released: true,
                         ..Default::default()
                     })
                     .await
