@@ -78,7 +78,7 @@ def test_rocketmq_postpaid_accrues_follows_a_resize_and_stops_at_release(server)
         cycle=cycle(), resource_id=iid, charge_mode="1")).total_count == 0, "only pay-per-use accrues usage"
 
 
-def test_starrocks_postpaid_accrues_in_the_account_ledger_and_a_switch_to_prepaid_stops_it(client, server):
+def test_starrocks_postpaid_accrues_in_the_account_ledger_follows_modify_cu_and_a_switch_to_prepaid_stops_it(client, server):
     from alibabacloud_starrocks20221019 import models as m
     b = bss_client(server)
     iid = client.create_instance_v1(h.new_request(pay_type="postPaid")).body.data.instance_id
@@ -88,11 +88,26 @@ def test_starrocks_postpaid_accrues_in_the_account_ledger_and_a_switch_to_prepai
     mine = [r for r in listed.fee_records if r.resource_id == iid]
     assert len(mine) == 1
     check_arithmetic(mine[0], 2 * group_monthly_cents())
+    be = h.be_group(client, iid)
+    client.modify_cu(m.ModifyCuRequest(instance_id=iid, node_group_id=be.node_group_id, target=16))
+    h.wait_status(client, iid, "running")
+    time.sleep(1.2)
+    resized = records(b, iid)
+    assert len(resized) == 2 and resized[0].expire_time == resized[1].effective_time
+    check_arithmetic(resized[0], 2 * group_monthly_cents())
+    check_arithmetic(resized[1], group_monthly_cents() + group_monthly_cents(cu=16))
     client.modify_charge_type(m.ModifyChargeTypeRequest(
         instance_id=iid, pricing_cycle="Month", duration=1, auto_renew=False))
     stopped = records(b, iid)
     time.sleep(1.5)
     assert [r.amount for r in records(b, iid)] == [r.amount for r in stopped]
+    # Back to postPaid: accrual starts again, in a new stretch.
+    client.modify_charge_type(m.ModifyChargeTypeRequest(instance_id=iid))
+    time.sleep(1.2)
+    again = records(b, iid)
+    assert len(again) == len(stopped) + 1
+    assert again[-1].effective_time >= stopped[-1].expire_time
+    check_arithmetic(again[-1], group_monthly_cents() + group_monthly_cents(cu=16))
 
 
 def test_the_cycle_is_required_and_checked(server):
