@@ -550,4 +550,71 @@ mod tests {
         set_subscription(&mut doc, None);
         assert_eq!(doc, serde_json::json!({"a": 1}));
     }
+    fn htap(status: &str, be_count: i64) -> Instance {
+        let volume = serde_json::json!({"io_type": "SSD", "capacity_in_gb": 50});
+        Instance {
+            id: "sr-1".into(),
+            account_id: "acc".into(),
+            product: Product::HtapStarRocks,
+            region: "r".into(),
+            name: "n".into(),
+            status: status.into(),
+            resource_group_id: String::new(),
+            tags: Vec::new(),
+            doc: serde_json::json!({
+                "fe_count": 1, "fe_flavor_id": "afef3bfd-ac7c-32e1-ba44-c388acbb196a",
+                "fe_volume": volume,
+                "be_count": be_count, "be_flavor_id": "afef3bfd-ac7c-32e1-ba44-c388acbb196a",
+                "be_volume": volume,
+            }),
+            created_ms: 0,
+            updated_ms: 0,
+            deleted: false,
+            version: 1,
+        }
+    }
+
+    /// Only a delivered, pay-per-use instance accrues, at its configuration's list price.
+    #[test]
+    fn the_usage_rate_is_the_list_price_of_a_delivered_postpaid_instance() {
+        let b = Billing::embedded(TimeScale::REAL);
+        let node = 80_000 + 50 * 100;
+        assert_eq!(b.usage_rate(&htap("normal", 1)), 2 * node);
+        assert_eq!(b.usage_rate(&htap("normal", 3)), 4 * node);
+        for idle in ["pending", "createfail", "deleting", "frozen"] {
+            assert_eq!(b.usage_rate(&htap(idle, 1)), 0, "{idle}");
+        }
+        let mut prepaid = htap("normal", 1);
+        let month = Period {
+            unit: PeriodUnit::Month,
+            count: 1,
+        };
+        set_subscription(
+            &mut prepaid.doc,
+            Some(&Subscription::start(month, 0, false, TimeScale::REAL)),
+        );
+        assert_eq!(b.usage_rate(&prepaid), 0);
+    }
+
+    /// A job outcome replaces the document; the ledger of the document before is kept.
+    #[test]
+    fn stamping_keeps_the_history_across_a_replaced_document() {
+        let b = Billing::embedded(TimeScale::REAL);
+        let mut inst = htap("normal", 1);
+        b.stamp_usage(None, &mut inst, 10_000);
+        let before = inst.clone();
+        let mut after = htap("normal", 3);
+        b.stamp_usage(Some(&before.doc), &mut after, 20_500);
+        let ledger = usage_of(&after.doc);
+        assert_eq!(ledger.segments.len(), 2);
+        assert_eq!(ledger.segments[1].start_ms, 20_000);
+        // Nothing changes the rate: the history is still carried over.
+        let mut again = htap("normal", 3);
+        b.stamp_usage(Some(&after.doc), &mut again, 30_000);
+        assert_eq!(usage_of(&again.doc), ledger);
+        // A non-billed instance gets no ledger at all.
+        let mut creating = htap("pending", 1);
+        b.stamp_usage(None, &mut creating, 0);
+        assert!(creating.doc.get(USAGE_KEY).is_none());
+    }
 }
