@@ -1,6 +1,6 @@
 """Pay-per-use usage through the official SDKs: postPaid instances accrue their list price
 (catalog/prices.json, monthly / 730 per hour) by the second, read with huaweicloudsdkbss
-ListCustomerselfResourceRecords (one record per stretch at one rate). The ledger is the
+ListCustomerselfResourceRecords (one record per stretch at one rate) and ShowCustomerMonthlySum. The ledger is the
 account's, so an Alibaba StarRocks instance is listed too (the StarRocks SDK has no usage read).
 """
 from __future__ import annotations
@@ -74,6 +74,13 @@ def test_rocketmq_postpaid_accrues_follows_a_resize_and_stops_at_release(server)
         cycle=cycle(), limit=1000)).fee_records
     assert [r.amount for r in listed if r.resource_id == iid] == [r.amount for r in stopped], \
         "a released resource's records stay in the listing"
+    # The month's sum per service is the sum of its records (this server's account has no other).
+    summed = b.show_customer_monthly_sum(bss.ShowCustomerMonthlySumRequest(
+        bill_cycle=cycle(), service_type_code="hws.service.type.dms"))
+    assert [(x.charging_mode, x.service_type_code) for x in summed.bill_sums] == [(3, "hws.service.type.dms")]
+    want = sum(Decimal(str(r.amount)) for r in stopped)
+    assert Decimal(str(summed.bill_sums[0].consume_amount)) == want
+    assert Decimal(str(summed.consume_amount)) == want
     assert b.list_customerself_resource_records(bss.ListCustomerselfResourceRecordsRequest(
         cycle=cycle(), resource_id=iid, charge_mode="1")).total_count == 0, "only pay-per-use accrues usage"
 

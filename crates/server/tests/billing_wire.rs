@@ -194,6 +194,12 @@ async fn billing_wire_errors() {
             "CBC.0100",
         );
         assert_hw(
+            "bss_monthly_sum_without_cycle",
+            hw("GET", "/v2/bills/customer-bills/monthly-sum").send(addr),
+            400,
+            "CBC.0100",
+        );
+        assert_hw(
             "bss_not_built",
             hw("GET", "/v2/orders/customer-orders").send(addr),
             501,

@@ -574,7 +574,34 @@ impl Bss {
         let pay_per_use = call
             .query("charge_mode")
             .is_none_or(|m| m.is_empty() || m == "3");
-        let instances = match call.query("resource_id").filter(|s| !s.is_empty()) {
+        let resource = call.query("resource_id").filter(|s| !s.is_empty());
+        let service = call.query("cloud_service_type").filter(|s| !s.is_empty());
+        let mut records = Vec::new();
+        if pay_per_use {
+            for (instance, span) in self
+                .usage_spans(caller, resource, service, from, to)
+                .await?
+            {
+                records.push(usage_record(caller, &instance, &span, cycle));
+            }
+        }
+        let total = records.len();
+        let page: Vec<Value> = records.into_iter().skip(offset).take(limit).collect();
+        Ok(Reply::ok(
+            json!({"fee_records": page, "total_count": total, "currency": "CNY"}),
+        ))
+    }
+    /// The accruing stretches of the account's resources (released ones included) within
+    /// `[from, to)` and up to now, oldest resource first.
+    async fn usage_spans(
+        &self,
+        caller: &Caller,
+        resource_id: Option<&str>,
+        service: Option<&str>,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(Instance, UsageSpan)>, HwError> {
+        let instances: Vec<Instance> = match resource_id {
             Some(id) => self
                 .ctx
                 .store
@@ -598,22 +625,79 @@ impl Bss {
                 all
             }
         };
-        let service = call.query("cloud_service_type").filter(|s| !s.is_empty());
         let now = self.ctx.clock.now_ms();
-        let mut records = Vec::new();
-        for instance in instances.iter().filter(|_| pay_per_use) {
+        let mut out = Vec::new();
+        for instance in instances {
             if service.is_some_and(|s| s != service_type(instance.product)) {
                 continue;
             }
             for span in usage_of(&instance.doc).spans(from, to.min(now)) {
-                records.push(usage_record(caller, instance, &span, cycle));
+                out.push((instance.clone(), span));
             }
         }
-        let total = records.len();
-        let page: Vec<Value> = records.into_iter().skip(offset).take(limit).collect();
-        Ok(Reply::ok(
-            json!({"fee_records": page, "total_count": total, "currency": "CNY"}),
-        ))
+        Ok(out)
+    }
+
+    /// ShowCustomerMonthlySum: the `bill_cycle` month's pay-per-use usage summed per cloud
+    /// service and resource type (`charging_mode` 3). Nothing is paid: cloudtwin keeps no
+    /// balance, so the whole amount is debt.
+    async fn monthly_sum(&self, call: &Call<'_>) -> Result<Reply, HwError> {
+        let caller = call.caller()?;
+        let cycle = call
+            .query("bill_cycle")
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| bad("bill_cycle is required (YYYY-MM)"))?;
+        let (from, to) = cycle_bounds(cycle)
+            .ok_or_else(|| bad(format!("bill_cycle {cycle:?} is invalid: use YYYY-MM")))?;
+        let service = call.query("service_type_code").filter(|s| !s.is_empty());
+        let mut sums: std::collections::BTreeMap<(String, String), i64> = Default::default();
+        for (instance, span) in self.usage_spans(caller, None, service, from, to).await? {
+            let key = (
+                service_type(instance.product).to_owned(),
+                format!("hws.resource.type.{}", instance.product.as_str()),
+            );
+            *sums.entry(key).or_default() += span.amount_micros();
+        }
+        let total: i64 = sums.values().sum();
+        let bill_sums: Vec<Value> = sums
+            .into_iter()
+            .map(|((service, resource), micros)| {
+                let amount = micros_number(micros);
+                json!({
+                    "bill_cycle": cycle,
+                    "service_type_code": service,
+                    "service_type_name": service,
+                    "resource_type_code": resource,
+                    "resource_type_name": resource,
+                    "charging_mode": 3,
+                    "official_amount": amount,
+                    "official_discount_amount": 0,
+                    "truncated_amount": 0,
+                    "consume_amount": amount,
+                    "coupon_amount": 0,
+                    "cash_amount": 0,
+                    "credit_amount": 0,
+                    "debt_amount": amount,
+                    "writeoff_amount": 0,
+                    "measure_id": 1,
+                    "bill_type": 5,
+                    "customer_id": caller.account_id,
+                })
+            })
+            .collect();
+        let amount = micros_number(total);
+        Ok(Reply::ok(json!({
+            "total_count": bill_sums.len(),
+            "bill_sums": bill_sums,
+            "consume_amount": amount,
+            "debt_amount": amount,
+            "coupon_amount": 0,
+            "cash_amount": 0,
+            "credit_amount": 0,
+            "writeoff_amount": 0,
+            "measure_id": 1,
+            "currency": "CNY",
+        })))
     }
 }
 
@@ -637,6 +721,7 @@ impl HuaweiApi for Bss {
             "AutoRenewalResources" => self.auto_renew(&call, true).await,
             "CancelAutoRenewalResources" => self.auto_renew(&call, false).await,
             "ListCustomerselfResourceRecords" => self.usage_records(&call).await,
+            "ShowCustomerMonthlySum" => self.monthly_sum(&call).await,
             other => Err(HwError::not_implemented(other)),
         }
     }
