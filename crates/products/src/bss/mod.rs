@@ -1,8 +1,10 @@
 //! Huawei BSS (billing, `huaweicloudsdkbss` v2), the calls Terraform makes for prePaid
 //! resources (`client-flows.md` B.0): pay an order, read it (status 6 unpaid → 5 completed),
 //! list the resources of an order or of ids (on the real API's misspelt `suscriptions`
-//! path), unsubscribe, renew, and auto-renew on and off. The ledger is the account's: one pay call
-//! serves both clouds' orders (see `billing.rs`). Every other BSS operation answers 501.
+//! path), unsubscribe, renew, and auto-renew on and off; and the pay-per-use usage reads
+//! (`ListCustomerselfResourceRecords`, `ShowCustomerMonthlySum`) over each instance's usage
+//! ledger (`billing::stamp_usage`). The ledger is the account's: one pay call serves both
+//! clouds' orders (see `billing.rs`). Every other BSS operation answers 501.
 //!
 //! Error codes: `CBC.0100` is BSS' documented "parameter error"; cloudtwin also answers it
 //! for ids the account does not have, so existence is not revealed.
