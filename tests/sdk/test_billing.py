@@ -290,14 +290,13 @@ def test_htap_prepaid_is_paid_through_bss_as_terraform_does(server):
             body=bss.QueryResourcesReq(resource_ids=[sr_id], status_list=[2]))).total_count:
         assert time.monotonic() < deadline
         time.sleep(0.1)
-    # The billing side lets go at once; the instance itself is gone once its release job ran
-    # (Terraform waits on the service API the same way).
+    # Status 3 (being released) comes first; the instance is gone once its release job ends.
     while True:
         try:
             td.show_sr(c, pid, sr_id)
         except ClientRequestException:
             break
-        assert time.monotonic() < deadline, "the unsubscribed instance is still shown"
+        assert time.monotonic() < deadline, "still shown after the release"
         time.sleep(0.1)
 
 

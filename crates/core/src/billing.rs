@@ -354,6 +354,122 @@ impl Subscription {
     }
 }
 
+/// One stretch of a pay-per-use (postPaid) instance's life: from `start_ms` it accrues its
+/// configuration's list price, `monthly_cents` / 730 per hour; 0 means it does not accrue
+/// (prePaid, being created, being released, gone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageSegment {
+    pub start_ms: i64,
+    pub monthly_cents: i64,
+}
+
+/// The rate history of an instance, oldest first. Boundaries are whole seconds: usage is
+/// charged by the second, so a record's amount follows from the times it shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct UsageLedger {
+    pub segments: Vec<UsageSegment>,
+}
+
+/// One accruing stretch inside a window: `[start_ms, end_ms)` at one rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UsageSpan {
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub monthly_cents: i64,
+}
+
+/// Millionths of the currency unit (0.000001 yuan) per cent.
+const MICROS_PER_CENT: i128 = 10_000;
+
+impl UsageSpan {
+    pub fn seconds(&self) -> i64 {
+        (self.end_ms - self.start_ms) / 1000
+    }
+
+    /// The amount in millionths of the currency unit: seconds × the hourly price / 3600,
+    /// rounded half up.
+    pub fn amount_micros(&self) -> i64 {
+        let num = i128::from(self.monthly_cents) * MICROS_PER_CENT * i128::from(self.seconds());
+        let den = i128::from(HOURS_PER_MONTH) * 3600;
+        ((num + den / 2) / den) as i64
+    }
+}
+
+impl UsageLedger {
+    /// From `at_ms` (floored to the second) the instance accrues `monthly_cents`. A rate
+    /// equal to the current one changes nothing; a time before the last boundary is taken
+    /// as that boundary (the history never goes back). Returns whether it changed.
+    pub fn record(&mut self, at_ms: i64, monthly_cents: i64) -> bool {
+        let current = self.segments.last().map_or(0, |s| s.monthly_cents);
+        if current == monthly_cents {
+            return false;
+        }
+        let mut at = at_ms.div_euclid(1000) * 1000;
+        if let Some(last) = self.segments.last() {
+            at = at.max(last.start_ms);
+            if last.start_ms == at {
+                // Two changes in one second: the later one holds for that second.
+                self.segments.pop();
+                if self.segments.last().map_or(0, |s| s.monthly_cents) == monthly_cents {
+                    return true;
+                }
+            }
+        }
+        self.segments.push(UsageSegment {
+            start_ms: at,
+            monthly_cents,
+        });
+        true
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.segments.is_empty()
+    }
+
+    /// Whether the instance accrues now.
+    pub fn accruing(&self) -> bool {
+        self.segments.last().is_some_and(|s| s.monthly_cents > 0)
+    }
+
+    /// The accruing stretches within `[from_ms, to_ms)`, `to_ms` floored to the second
+    /// (the open stretch ends there).
+    pub fn spans(&self, from_ms: i64, to_ms: i64) -> Vec<UsageSpan> {
+        let to = to_ms.div_euclid(1000) * 1000;
+        let mut out = Vec::new();
+        for (i, seg) in self.segments.iter().enumerate() {
+            let end = self.segments.get(i + 1).map_or(to, |n| n.start_ms).min(to);
+            let start = seg.start_ms.max(from_ms.div_euclid(1000) * 1000);
+            if seg.monthly_cents > 0 && end > start {
+                out.push(UsageSpan {
+                    start_ms: start,
+                    end_ms: end,
+                    monthly_cents: seg.monthly_cents,
+                });
+            }
+        }
+        out
+    }
+
+    /// The total accrued within `[from_ms, to_ms)`, in millionths of the currency unit.
+    pub fn accrued_micros(&self, from_ms: i64, to_ms: i64) -> i64 {
+        self.spans(from_ms, to_ms)
+            .iter()
+            .map(UsageSpan::amount_micros)
+            .sum()
+    }
+}
+
+/// Formats millionths of the currency unit: `12.345678`.
+pub fn format_micros(micros: i64) -> String {
+    let sign = if micros < 0 { "-" } else { "" };
+    format!(
+        "{sign}{}.{:06}",
+        micros.abs() / 1_000_000,
+        micros.abs() % 1_000_000
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -505,5 +621,87 @@ mod tests {
         assert_eq!(PeriodUnit::parse("year"), Some(PeriodUnit::Year));
         assert_eq!(PeriodUnit::parse("2"), Some(PeriodUnit::Month));
         assert_eq!(PeriodUnit::parse("fortnight"), None);
+    }
+    fn ledger(points: &[(i64, i64)]) -> UsageLedger {
+        let mut l = UsageLedger::default();
+        for &(at, rate) in points {
+            l.record(at, rate);
+        }
+        l
+    }
+
+    #[test]
+    fn an_hour_at_the_monthly_price_accrues_a_730th() {
+        let l = ledger(&[(0, 73_000)]);
+        // 73,000 cents a month = 100 cents an hour = 1.000000 yuan.
+        assert_eq!(l.accrued_micros(0, HOUR_MS), 1_000_000);
+        assert_eq!(format_micros(l.accrued_micros(0, HOUR_MS / 2)), "0.500000");
+        // Charged by the second: 1.999 s is one second.
+        assert_eq!(l.accrued_micros(0, 1_999), 278);
+    }
+
+    #[test]
+    fn rates_follow_changes_and_a_stop_ends_accrual() {
+        let l = ledger(&[(1_500, 73_000), (HOUR_MS, 146_000), (2 * HOUR_MS, 0)]);
+        assert_eq!(
+            l.segments[0].start_ms, 1_000,
+            "boundaries are whole seconds"
+        );
+        let spans = l.spans(0, 10 * HOUR_MS);
+        assert_eq!(spans.len(), 2);
+        assert_eq!(spans[1].monthly_cents, 146_000);
+        assert_eq!(
+            l.accrued_micros(0, 10 * HOUR_MS),
+            spans[0].amount_micros() + 2_000_000
+        );
+        assert!(!l.accruing());
+        // Restarted later (prePaid back to postPaid).
+        let mut l = l;
+        assert!(l.record(5 * HOUR_MS, 73_000));
+        assert!(!l.record(6 * HOUR_MS, 73_000), "the same rate is no change");
+        assert_eq!(l.accrued_micros(5 * HOUR_MS, 6 * HOUR_MS), 1_000_000);
+    }
+
+    #[test]
+    fn changes_within_a_second_keep_the_last_and_time_never_goes_back() {
+        let l = ledger(&[(1_000, 100), (1_400, 200), (1_900, 100)]);
+        assert_eq!(
+            l.segments,
+            vec![UsageSegment {
+                start_ms: 1_000,
+                monthly_cents: 100
+            }]
+        );
+        let l = ledger(&[(5_000, 100), (2_000, 0)]);
+        assert!(
+            l.segments.is_empty(),
+            "a stop in the same second as the start"
+        );
+        assert_eq!(l.accrued_micros(0, HOUR_MS), 0);
+    }
+
+    proptest::proptest! {
+        /// The accrual over a window equals the sum over any split of it, within the
+        /// rounding of each piece, and never decreases as the window grows.
+        #[test]
+        fn accrual_is_additive_and_monotone(
+            points in proptest::collection::vec((0i64..100_000_000, 0i64..1_000_000), 0..12),
+            split in 0i64..100_000_000,
+        ) {
+            let mut sorted = points.clone();
+            sorted.sort();
+            let l = ledger(&sorted);
+            let end = 100_000_000;
+            let whole = l.accrued_micros(0, end);
+            let split = split.div_euclid(1000) * 1000;
+            let parts = l.accrued_micros(0, split) + l.accrued_micros(split, end);
+            let pieces = l.spans(0, end).len() as i64 + 1;
+            proptest::prop_assert!((whole - parts).abs() <= pieces, "{whole} vs {parts}");
+            proptest::prop_assert!(l.accrued_micros(0, split) <= whole);
+            for w in l.segments.windows(2) {
+                proptest::prop_assert!(w[0].start_ms < w[1].start_ms);
+                proptest::prop_assert!(w[0].monthly_cents != w[1].monthly_cents);
+            }
+        }
     }
 }

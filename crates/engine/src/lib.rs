@@ -52,6 +52,14 @@ pub struct Engine {
     control: RwLock<StateControl>,
     /// The operations the products' jobs carry, once declared: rules are checked against them.
     operations: OnceLock<&'static KnownOperations>,
+    /// What the products add when a job's outcome lands (the usage ledger), once set.
+    outcome_hook: OnceLock<Arc<dyn OutcomeHook>>,
+}
+
+/// Called when a job's outcome lands on its instance, in the same commit: `before` is the
+/// instance as it was, `after` as the outcome leaves it.
+pub trait OutcomeHook: Send + Sync {
+    fn on_outcome(&self, before: &Instance, after: &mut Instance, now_ms: i64);
 }
 
 impl Engine {
@@ -72,6 +80,7 @@ impl Engine {
             wake: Notify::new(),
             control: RwLock::new(StateControl::default()),
             operations: OnceLock::new(),
+            outcome_hook: OnceLock::new(),
         })
     }
 
@@ -87,6 +96,11 @@ impl Engine {
     /// Declares the operations the products' jobs carry; later declarations are ignored.
     pub fn declare_operations(&self, operations: &'static KnownOperations) {
         let _ = self.operations.set(operations);
+    }
+
+    /// Sets the hook run when outcomes land; later calls are ignored.
+    pub fn set_outcome_hook(&self, hook: Arc<dyn OutcomeHook>) {
+        let _ = self.outcome_hook.set(hook);
     }
 
     pub fn lifecycle(&self) -> Lifecycle {
@@ -450,7 +464,11 @@ impl Engine {
                 owner: self.owner.clone(),
             }];
             if let Some(mut inst) = instance.take() {
+                let before = inst.clone();
                 apply_outcome(&mut inst, &job.outcome, state, now);
+                if let Some(hook) = self.outcome_hook.get() {
+                    hook.on_outcome(&before, &mut inst, now);
+                }
                 batch.insert(0, Mutation::UpdateInstance(inst));
             }
             let applies_to_instance = batch.len() > 1;

@@ -8,7 +8,7 @@
 
 use cloudtwin_core::billing::{
     Order, OrderKind, OrderStatus, Period, PeriodUnit, PriceBook, PriceTable, Subscription,
-    TimeScale,
+    TimeScale, UsageLedger,
 };
 use cloudtwin_core::{Instance, Job, JobOutcome, JobState, Product, TransitionKind};
 use cloudtwin_store::{Mutation, StoreError};
@@ -21,6 +21,7 @@ pub use cloudtwin_core::billing::EXPIRE_OPERATION;
 /// The due time of a job that waits for a payment.
 pub const PARKED_MS: i64 = i64::MAX;
 const SUBSCRIPTION_KEY: &str = "subscription";
+const USAGE_KEY: &str = "usage";
 
 /// Prices and the pace of subscription time.
 #[derive(Debug, Clone)]
@@ -58,6 +59,9 @@ pub struct Terms {
     pub deleted: &'static str,
     /// What a release that fails for good leaves (the product's own delete shows the same).
     pub delete_failed: &'static str,
+    /// Statuses of an instance not (yet) delivered: being created, unpaid, or whose create
+    /// failed. Nothing accrues in them.
+    pub undelivered: &'static [&'static str],
 }
 
 /// StarRocks' `disable` is the SDK's "Unavailable" (an overdue or expired instance);
@@ -70,6 +74,7 @@ pub fn terms(product: Product) -> Terms {
             deleting: "DELETING",
             deleted: "DELETED",
             delete_failed: "ERROR",
+            undelivered: &["CREATING", "CREATEFAILED"],
         },
         Product::HtapStarRocks => Terms {
             steady: "normal",
@@ -77,6 +82,7 @@ pub fn terms(product: Product) -> Terms {
             deleting: "deleting",
             deleted: "deleted",
             delete_failed: "abnormal",
+            undelivered: &["pending", "createfail"],
         },
         Product::Havenask => Terms {
             steady: "READY",
@@ -84,6 +90,7 @@ pub fn terms(product: Product) -> Terms {
             deleting: "DELETING",
             deleted: "DELETED",
             delete_failed: "READY",
+            undelivered: &["INIT", "CREATE_FAILED"],
         },
         _ => Terms {
             steady: "running",
@@ -91,6 +98,7 @@ pub fn terms(product: Product) -> Terms {
             deleting: "deleting",
             deleted: "deleted",
             delete_failed: "deleting_failed",
+            undelivered: &["creating", "unpaid", "creating_failed"],
         },
     }
 }
@@ -121,6 +129,62 @@ pub fn set_subscription(doc: &mut Value, subscription: Option<&Subscription>) {
                 map.remove(SUBSCRIPTION_KEY);
             }
         }
+    }
+}
+
+/// A pay-per-use instance's rate history, kept in its document under `usage`.
+pub fn usage_of(doc: &Value) -> UsageLedger {
+    doc.get(USAGE_KEY)
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .unwrap_or_default()
+}
+
+fn set_usage(doc: &mut Value, ledger: &UsageLedger) {
+    if let Some(map) = doc.as_object_mut() {
+        map.insert(
+            USAGE_KEY.into(),
+            serde_json::to_value(ledger).expect("a usage ledger serializes"),
+        );
+    }
+}
+
+impl Billing {
+    /// The monthly list price an instance accrues at as it stands: its configuration's
+    /// price while it is pay-per-use (no subscription) and delivered; 0 while it is being
+    /// created, unpaid, failed to create, expired, being released or gone.
+    pub fn usage_rate(&self, instance: &Instance) -> i64 {
+        let t = terms(instance.product);
+        let idle = instance.deleted
+            || subscription_of(&instance.doc).is_some()
+            || [t.deleting, t.deleted, t.expired].contains(&instance.status.as_str())
+            || t.undelivered.contains(&instance.status.as_str());
+        if idle {
+            return 0;
+        }
+        let Some(table) = self.prices.table(instance.product) else {
+            return 0;
+        };
+        billed_items(instance)
+            .ok()
+            .and_then(|items| table.monthly_total(&items).ok())
+            .unwrap_or(0)
+    }
+
+    /// Brings the instance's usage ledger up to its current rate at `now_ms`, starting from
+    /// `history` (the document before a job's outcome replaced it) or its own.
+    pub fn stamp_usage(&self, history: Option<&Value>, instance: &mut Instance, now_ms: i64) {
+        let mut ledger = usage_of(history.unwrap_or(&instance.doc));
+        let changed = ledger.record(now_ms, self.usage_rate(instance));
+        if changed || (history.is_some() && !ledger.segments.is_empty()) {
+            set_usage(&mut instance.doc, &ledger);
+        }
+    }
+}
+
+/// Keeps the usage ledger across job outcomes, which replace the document wholesale.
+impl cloudtwin_engine::OutcomeHook for Billing {
+    fn on_outcome(&self, before: &Instance, after: &mut Instance, now_ms: i64) {
+        self.stamp_usage(Some(&before.doc), after, now_ms);
     }
 }
 
@@ -485,5 +549,72 @@ mod tests {
         assert_eq!(subscription_of(&doc), Some(s));
         set_subscription(&mut doc, None);
         assert_eq!(doc, serde_json::json!({"a": 1}));
+    }
+    fn htap(status: &str, be_count: i64) -> Instance {
+        let volume = serde_json::json!({"io_type": "SSD", "capacity_in_gb": 50});
+        Instance {
+            id: "sr-1".into(),
+            account_id: "acc".into(),
+            product: Product::HtapStarRocks,
+            region: "r".into(),
+            name: "n".into(),
+            status: status.into(),
+            resource_group_id: String::new(),
+            tags: Vec::new(),
+            doc: serde_json::json!({
+                "fe_count": 1, "fe_flavor_id": "afef3bfd-ac7c-32e1-ba44-c388acbb196a",
+                "fe_volume": volume,
+                "be_count": be_count, "be_flavor_id": "afef3bfd-ac7c-32e1-ba44-c388acbb196a",
+                "be_volume": volume,
+            }),
+            created_ms: 0,
+            updated_ms: 0,
+            deleted: false,
+            version: 1,
+        }
+    }
+
+    /// Only a delivered, pay-per-use instance accrues, at its configuration's list price.
+    #[test]
+    fn the_usage_rate_is_the_list_price_of_a_delivered_postpaid_instance() {
+        let b = Billing::embedded(TimeScale::REAL);
+        let node = 80_000 + 50 * 100;
+        assert_eq!(b.usage_rate(&htap("normal", 1)), 2 * node);
+        assert_eq!(b.usage_rate(&htap("normal", 3)), 4 * node);
+        for idle in ["pending", "createfail", "deleting", "frozen"] {
+            assert_eq!(b.usage_rate(&htap(idle, 1)), 0, "{idle}");
+        }
+        let mut prepaid = htap("normal", 1);
+        let month = Period {
+            unit: PeriodUnit::Month,
+            count: 1,
+        };
+        set_subscription(
+            &mut prepaid.doc,
+            Some(&Subscription::start(month, 0, false, TimeScale::REAL)),
+        );
+        assert_eq!(b.usage_rate(&prepaid), 0);
+    }
+
+    /// A job outcome replaces the document; the ledger of the document before is kept.
+    #[test]
+    fn stamping_keeps_the_history_across_a_replaced_document() {
+        let b = Billing::embedded(TimeScale::REAL);
+        let mut inst = htap("normal", 1);
+        b.stamp_usage(None, &mut inst, 10_000);
+        let before = inst.clone();
+        let mut after = htap("normal", 3);
+        b.stamp_usage(Some(&before.doc), &mut after, 20_500);
+        let ledger = usage_of(&after.doc);
+        assert_eq!(ledger.segments.len(), 2);
+        assert_eq!(ledger.segments[1].start_ms, 20_000);
+        // Nothing changes the rate: the history is still carried over.
+        let mut again = htap("normal", 3);
+        b.stamp_usage(Some(&after.doc), &mut again, 30_000);
+        assert_eq!(usage_of(&again.doc), ledger);
+        // A non-billed instance gets no ledger at all.
+        let mut creating = htap("pending", 1);
+        b.stamp_usage(None, &mut creating, 0);
+        assert!(creating.doc.get(USAGE_KEY).is_none());
     }
 }

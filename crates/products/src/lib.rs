@@ -164,6 +164,9 @@ impl Context {
                 self.engine
                     .job(job_id, &instance, t.operation, t.kind, t.outcome)
             });
+            // A release stops accrual when it is asked for; a charge-type switch moves it.
+            self.billing
+                .stamp_usage(None, &mut instance, self.clock.now_ms());
             let mut batch = vec![Mutation::UpdateInstance(instance)];
             batch.extend(job.map(Mutation::PutJob));
             batch.extend(extra);

@@ -223,15 +223,17 @@ pub async fn start_with_options(
             })?;
         tracing::info!(%rule, "state-control rule set");
     }
+    let billing = Arc::new(cloudtwin_products::billing::Billing::embedded(
+        config.billing_time_scale,
+    ));
+    engine.set_outcome_hook(billing.clone());
     let ctx = Context {
         store: opened.store.clone(),
         engine: engine.clone(),
         clock: opened.clock.clone(),
         ids: opened.ids.clone(),
         master_key: opened.keyring.master_key.clone(),
-        billing: Arc::new(cloudtwin_products::billing::Billing::embedded(
-            config.billing_time_scale,
-        )),
+        billing,
     };
     let faults = Arc::new(Faults::new());
     let metrics = Arc::new(admin::metrics::Metrics::new());

@@ -175,6 +175,30 @@ async fn billing_wire_errors() {
             400,
             "CBC.0100",
         );
+        let usage = |q: &str| {
+            hw("GET", "/v2/bills/customer-bills/res-fee-records")
+                .query_str(q)
+                .send(addr)
+        };
+        assert_hw("bss_usage_without_cycle", usage(""), 400, "CBC.0100");
+        assert_hw(
+            "bss_usage_bad_cycle",
+            usage("cycle=2026-13"),
+            400,
+            "CBC.0100",
+        );
+        assert_hw(
+            "bss_usage_bad_limit",
+            usage("cycle=2026-11&limit=0"),
+            400,
+            "CBC.0100",
+        );
+        assert_hw(
+            "bss_monthly_sum_without_cycle",
+            hw("GET", "/v2/bills/customer-bills/monthly-sum").send(addr),
+            400,
+            "CBC.0100",
+        );
         assert_hw(
             "bss_not_built",
             hw("GET", "/v2/orders/customer-orders").send(addr),

@@ -836,7 +836,10 @@ async fn apply<C: GenericClient + Sync>(c: &mut Cached<'_, C>, m: &Mutation) -> 
 /// The WHERE clause for a query, naming only the conditions it has (as in SQLite), so
 /// the planner can use the primary key or a listing index. Every parameter is text.
 fn instance_filter(q: &InstanceQuery) -> (String, Vec<String>) {
-    let mut sql = String::from("account_id = $1 AND NOT deleted");
+    let mut sql = String::from("account_id = $1");
+    if !q.include_released {
+        sql.push_str(" AND NOT deleted");
+    }
     let mut args = vec![q.account_id.clone()];
     let mut add = |column: &str, value: Option<String>| {
         if let Some(v) = value {

@@ -258,9 +258,18 @@ async fn instances_insert_update_list(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(
-        ids(all(base).await),
+        ids(all(base.clone()).await),
         ["c-a"],
         "released instances are not listed"
+    );
+    let with_released = InstanceQuery {
+        include_released: true,
+        ..base.clone()
+    };
+    assert_eq!(
+        ids(all(with_released).await),
+        ["c-b", "c-a"],
+        "unless asked for"
     );
     assert!(store.instance("acc", "c-b").await.unwrap().unwrap().deleted);
 }

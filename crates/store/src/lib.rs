@@ -111,7 +111,8 @@ pub enum Mutation {
     PutOrder(Order),
 }
 
-/// Filters for listing one account's live instances of one product.
+/// Filters for listing one account's live instances of one product (released ones too with
+/// `include_released`, for the billing records they leave).
 #[derive(Debug, Clone, Default)]
 pub struct InstanceQuery {
     pub account_id: String,
@@ -124,6 +125,7 @@ pub struct InstanceQuery {
     pub resource_group_id: Option<String>,
     /// Every tag must be present; an empty value matches any value.
     pub tags: Vec<Tag>,
+    pub include_released: bool,
 }
 
 /// Filters for listing jobs, across accounts (for the admin API).

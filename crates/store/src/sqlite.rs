@@ -593,7 +593,10 @@ fn apply(conn: &Connection, m: &Mutation) -> Result<()> {
 /// The WHERE clause for a query, naming only the conditions it has, so SQLite can
 /// use the primary key or the owner index instead of scanning.
 fn instance_filter(q: &InstanceQuery) -> (String, Vec<SqlValue>) {
-    let mut sql = String::from("account_id = ? AND deleted = 0");
+    let mut sql = String::from("account_id = ?");
+    if !q.include_released {
+        sql.push_str(" AND deleted = 0");
+    }
     let mut args = vec![SqlValue::Text(q.account_id.clone())];
     let mut add = |clause: &str, value: Option<String>| {
         if let Some(v) = value {

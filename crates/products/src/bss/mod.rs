@@ -1,8 +1,10 @@
 //! Huawei BSS (billing, `huaweicloudsdkbss` v2), the calls Terraform makes for prePaid
 //! resources (`client-flows.md` B.0): pay an order, read it (status 6 unpaid → 5 completed),
 //! list the resources of an order or of ids (on the real API's misspelt `suscriptions`
-//! path), unsubscribe, renew, and auto-renew on and off. The ledger is the account's: one pay call
-//! serves both clouds' orders (see `billing.rs`). Every other BSS operation answers 501.
+//! path), unsubscribe, renew, and auto-renew on and off; and the pay-per-use usage reads
+//! (`ListCustomerselfResourceRecords`, `ShowCustomerMonthlySum`) over each instance's usage
+//! ledger (`billing::stamp_usage`). The ledger is the account's: one pay call serves both
+//! clouds' orders (see `billing.rs`). Every other BSS operation answers 501.
 //!
 //! Error codes: `CBC.0100` is BSS' documented "parameter error"; cloudtwin also answers it
 //! for ids the account does not have, so existence is not revealed.
@@ -10,14 +12,16 @@
 mod routes;
 
 use async_trait::async_trait;
-use cloudtwin_core::billing::{format_cents, Order, OrderKind, OrderStatus, Period, PeriodUnit};
+use cloudtwin_core::billing::{
+    format_cents, format_micros, Order, OrderKind, OrderStatus, Period, PeriodUnit, UsageSpan,
+};
 use cloudtwin_core::{Caller, FailedOutcome, Instance, JobOutcome, TransitionKind};
 use cloudtwin_huawei::{Call, HuaweiApi, HwError, Reply, Route};
 use cloudtwin_store::{Mutation, StoreError};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::billing::{set_subscription, subscription_of, terms, BillingError};
+use crate::billing::{set_subscription, subscription_of, terms, usage_of, BillingError};
 use crate::havenask::iso_time;
 use crate::{Context, WRITE_RETRIES};
 
@@ -129,6 +133,74 @@ fn body<T: serde::de::DeserializeOwned + Default>(call: &Call<'_>) -> Result<T, 
         v => serde_json::from_value(v.clone())
             .map_err(|e| bad(format!("the request body is invalid: {e}"))),
     }
+}
+
+/// A bill cycle `YYYY-MM` as its UTC bounds in milliseconds.
+fn cycle_bounds(cycle: &str) -> Option<(i64, i64)> {
+    let (y, m) = cycle.split_once('-')?;
+    let (y, m): (i64, i64) = (y.parse().ok()?, m.parse().ok()?);
+    if y < 1970 || !(1..=12).contains(&m) || cycle.len() != 7 {
+        return None;
+    }
+    let start = month_start_ms(y, m);
+    let end = if m == 12 {
+        month_start_ms(y + 1, 1)
+    } else {
+        month_start_ms(y, m + 1)
+    };
+    Some((start, end))
+}
+
+fn month_start_ms(y: i64, m: i64) -> i64 {
+    // Howard Hinnant's days_from_civil.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    (era * 146_097 + doe - 719_468) * 86_400_000
+}
+
+/// Millionths of a yuan as a JSON number (the SDK reads amounts as decimals).
+fn micros_number(micros: i64) -> Value {
+    serde_json::from_str(&format_micros(micros)).unwrap_or(json!(0))
+}
+
+/// One pay-per-use record of `ListCustomerselfResourceRecords`: a stretch at one rate.
+fn usage_record(caller: &Caller, instance: &Instance, span: &UsageSpan, cycle: &str) -> Value {
+    let amount = micros_number(span.amount_micros());
+    let hourly_micros = span.monthly_cents * 10_000 / cloudtwin_core::billing::HOURS_PER_MONTH;
+    let seconds = span.seconds();
+    json!({
+        "id": format!("{}-{}", instance.id, span.start_ms / 1000),
+        "bill_date": iso_time(span.start_ms)[..10],
+        "bill_type": 5,
+        "customer_id": caller.account_id,
+        "region": instance.region,
+        "region_name": instance.region,
+        "cloud_service_type": service_type(instance.product),
+        "resource_type": format!("hws.resource.type.{}", instance.product.as_str()),
+        "effective_time": iso_time(span.start_ms),
+        "expire_time": iso_time(span.end_ms),
+        "resource_id": instance.id,
+        "resource_name": instance.name,
+        "product_spec_desc": format!("{} per month", format_cents(span.monthly_cents)),
+        "trade_time": iso_time(span.end_ms),
+        "charge_mode": "3",
+        "usage_type": "duration",
+        "usage": serde_json::from_str::<Value>(&format!("{}.{:06}", seconds / 3600, (seconds % 3600) * 1_000_000 / 3600)).unwrap_or(json!(0)),
+        "usage_measure_id": 4,
+        "unit_price": micros_number(hourly_micros),
+        "unit": "CNY/hour",
+        "official_amount": amount,
+        "discount_amount": 0,
+        "amount": amount,
+        "debt_amount": amount,
+        "cash_amount": 0,
+        "measure_id": 1,
+        "formula": format!("{} cents per month / 730 per hour, by the second, {seconds} s", span.monthly_cents),
+        "bill_cycle": cycle,
+    })
 }
 
 impl Bss {
@@ -475,6 +547,160 @@ impl Bss {
             "resource {id} kept changing"
         ))))
     }
+    /// ListCustomerselfResourceRecords: the pay-per-use records of the `cycle` month, one
+    /// per stretch of a resource at one rate, up to now, released resources included; the
+    /// account's ledger, so Alibaba StarRocks instances are listed too.
+    async fn usage_records(&self, call: &Call<'_>) -> Result<Reply, HwError> {
+        let caller = call.caller()?;
+        let cycle = call
+            .query("cycle")
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| bad("cycle is required (YYYY-MM)"))?;
+        let (from, to) = cycle_bounds(cycle)
+            .ok_or_else(|| bad(format!("cycle {cycle:?} is invalid: use YYYY-MM")))?;
+        let offset: usize = match call.query("offset") {
+            None => 0,
+            Some(v) => v
+                .parse()
+                .map_err(|_| bad(format!("offset {v:?} is invalid")))?,
+        };
+        let limit: usize = match call.query("limit") {
+            None => 10,
+            Some(v) => v
+                .parse()
+                .ok()
+                .filter(|l| (1..=1000).contains(l))
+                .ok_or_else(|| bad(format!("limit {v:?} is invalid: use 1 to 1000")))?,
+        };
+        // Only pay-per-use (3) accrues usage; other charge modes have no such records.
+        let pay_per_use = call
+            .query("charge_mode")
+            .is_none_or(|m| m.is_empty() || m == "3");
+        let resource = call.query("resource_id").filter(|s| !s.is_empty());
+        let service = call.query("cloud_service_type").filter(|s| !s.is_empty());
+        let mut records = Vec::new();
+        if pay_per_use {
+            for (instance, span) in self
+                .usage_spans(caller, resource, service, from, to)
+                .await?
+            {
+                records.push(usage_record(caller, &instance, &span, cycle));
+            }
+        }
+        let total = records.len();
+        let page: Vec<Value> = records.into_iter().skip(offset).take(limit).collect();
+        Ok(Reply::ok(
+            json!({"fee_records": page, "total_count": total, "currency": "CNY"}),
+        ))
+    }
+    /// The accruing stretches of the account's resources (released ones included) within
+    /// `[from, to)` and up to now, oldest resource first.
+    async fn usage_spans(
+        &self,
+        caller: &Caller,
+        resource_id: Option<&str>,
+        service: Option<&str>,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(Instance, UsageSpan)>, HwError> {
+        let instances: Vec<Instance> = match resource_id {
+            Some(id) => self
+                .ctx
+                .store
+                .instance(&caller.account_id, id)
+                .await
+                .map_err(store_error)?
+                .into_iter()
+                .collect(),
+            None => {
+                let mut all = self
+                    .ctx
+                    .store
+                    .instances(&cloudtwin_store::InstanceQuery {
+                        account_id: caller.account_id.clone(),
+                        include_released: true,
+                        ..Default::default()
+                    })
+                    .await
+                    .map_err(store_error)?;
+                all.sort_by(|a, b| (a.created_ms, &a.id).cmp(&(b.created_ms, &b.id)));
+                all
+            }
+        };
+        let now = self.ctx.clock.now_ms();
+        let mut out = Vec::new();
+        for instance in instances {
+            if service.is_some_and(|s| s != service_type(instance.product)) {
+                continue;
+            }
+            for span in usage_of(&instance.doc).spans(from, to.min(now)) {
+                out.push((instance.clone(), span));
+            }
+        }
+        Ok(out)
+    }
+
+    /// ShowCustomerMonthlySum: the `bill_cycle` month's pay-per-use usage summed per cloud
+    /// service and resource type (`charging_mode` 3). Nothing is paid: cloudtwin keeps no
+    /// balance, so the whole amount is debt.
+    async fn monthly_sum(&self, call: &Call<'_>) -> Result<Reply, HwError> {
+        let caller = call.caller()?;
+        let cycle = call
+            .query("bill_cycle")
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| bad("bill_cycle is required (YYYY-MM)"))?;
+        let (from, to) = cycle_bounds(cycle)
+            .ok_or_else(|| bad(format!("bill_cycle {cycle:?} is invalid: use YYYY-MM")))?;
+        let service = call.query("service_type_code").filter(|s| !s.is_empty());
+        let mut sums: std::collections::BTreeMap<(String, String), i64> = Default::default();
+        for (instance, span) in self.usage_spans(caller, None, service, from, to).await? {
+            let key = (
+                service_type(instance.product).to_owned(),
+                format!("hws.resource.type.{}", instance.product.as_str()),
+            );
+            *sums.entry(key).or_default() += span.amount_micros();
+        }
+        let total: i64 = sums.values().sum();
+        let bill_sums: Vec<Value> = sums
+            .into_iter()
+            .map(|((service, resource), micros)| {
+                let amount = micros_number(micros);
+                json!({
+                    "bill_cycle": cycle,
+                    "service_type_code": service,
+                    "service_type_name": service,
+                    "resource_type_code": resource,
+                    "resource_type_name": resource,
+                    "charging_mode": 3,
+                    "official_amount": amount,
+                    "official_discount_amount": 0,
+                    "truncated_amount": 0,
+                    "consume_amount": amount,
+                    "coupon_amount": 0,
+                    "cash_amount": 0,
+                    "credit_amount": 0,
+                    "debt_amount": amount,
+                    "writeoff_amount": 0,
+                    "measure_id": 1,
+                    "bill_type": 5,
+                    "customer_id": caller.account_id,
+                })
+            })
+            .collect();
+        let amount = micros_number(total);
+        Ok(Reply::ok(json!({
+            "total_count": bill_sums.len(),
+            "bill_sums": bill_sums,
+            "consume_amount": amount,
+            "debt_amount": amount,
+            "coupon_amount": 0,
+            "cash_amount": 0,
+            "credit_amount": 0,
+            "writeoff_amount": 0,
+            "measure_id": 1,
+            "currency": "CNY",
+        })))
+    }
 }
 
 #[async_trait]
@@ -496,6 +722,8 @@ impl HuaweiApi for Bss {
             "RenewalResources" => self.renew(&call).await,
             "AutoRenewalResources" => self.auto_renew(&call, true).await,
             "CancelAutoRenewalResources" => self.auto_renew(&call, false).await,
+            "ListCustomerselfResourceRecords" => self.usage_records(&call).await,
+            "ShowCustomerMonthlySum" => self.monthly_sum(&call).await,
             other => Err(HwError::not_implemented(other)),
         }
     }

@@ -1,6 +1,7 @@
 //! The Havenask instance document as stored, and its views on the wire (camelCase, as
 //! the SDK's models read them). The description is the instance's `name`.
 
+use cloudtwin_core::billing::UsageLedger;
 use std::collections::BTreeMap;
 
 use cloudtwin_core::billing::{Subscription, TimeScale};
@@ -16,6 +17,9 @@ use super::create::spec_component;
 #[serde(rename_all = "camelCase")]
 pub struct Doc {
     pub charge_type: String,
+    /// The pay-per-use rate history (`billing::stamp_usage`), kept through typed rewrites.
+    #[serde(default, skip_serializing_if = "UsageLedger::is_empty")]
+    pub usage: UsageLedger,
     /// `vector` or `engine` (the `instance_type` component).
     pub edition: String,
     pub vpc_id: String,
@@ -109,6 +113,7 @@ impl Doc {
         expire_ms: i64,
     ) -> Doc {
         let mut doc = Doc {
+            usage: UsageLedger::default(),
             charge_type,
             edition: String::new(),
             vpc_id: String::new(),

@@ -3,6 +3,7 @@
 //! `InstanceDetail` and `ListBackgroundTasksRespTasks`.
 
 use cloudtwin_core::billing::Subscription;
+use cloudtwin_core::billing::UsageLedger;
 use cloudtwin_core::{Instance, Job, JobState};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -52,11 +53,15 @@ pub struct Doc {
     pub order_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subscription: Option<Subscription>,
+    /// The pay-per-use rate history (`billing::stamp_usage`), kept through typed rewrites.
+    #[serde(default, skip_serializing_if = "UsageLedger::is_empty")]
+    pub usage: UsageLedger,
 }
 
 impl Doc {
     pub fn new(v: &ValidCreate, user_name: &str, password_sealed: Option<String>) -> Self {
         Self {
+            usage: UsageLedger::default(),
             description: v.description.clone(),
             engine_version: v.engine_version.clone(),
             storage_space: v.storage_space,

@@ -271,6 +271,7 @@ impl StarRocks {
         let subscription =
             period.map(|p| Subscription::start(p, now, valid.auto_renew, self.ctx.billing.scale));
         let doc = Doc {
+            usage: Default::default(),
             version: valid.version.clone(),
             minor_version: self.catalog.versions[&valid.version].clone(),
             run_mode: valid.run_mode,
@@ -928,6 +929,8 @@ impl StarRocks {
             };
             instance.doc = doc.to_value();
             instance.updated_ms = now;
+            // postPaid → prePaid stops accrual now; prePaid → postPaid starts it.
+            self.ctx.billing.stamp_usage(None, &mut instance, now);
             let expiry = self.ctx.expiry_job(&instance, doc.subscription.as_ref());
             let order_id: i64 = order.id.parse().map_err(AliError::internal)?;
             let batch = vec![

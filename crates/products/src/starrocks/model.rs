@@ -1,5 +1,6 @@
 //! The StarRocks instance document as stored, and its views on the wire.
 
+use cloudtwin_core::billing::UsageLedger;
 use cloudtwin_core::billing::{Subscription, TimeScale};
 use cloudtwin_core::Instance;
 use serde::{Deserialize, Serialize};
@@ -29,6 +30,9 @@ pub struct Doc {
     /// The prePaid term; `None` for postPaid.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subscription: Option<Subscription>,
+    /// The pay-per-use rate history (`billing::stamp_usage`), kept through typed rewrites.
+    #[serde(default, skip_serializing_if = "UsageLedger::is_empty")]
+    pub usage: UsageLedger,
     pub node_groups: Vec<NodeGroup>,
 }
 

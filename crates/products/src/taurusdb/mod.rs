@@ -181,6 +181,9 @@ impl TaurusDb {
             instance.status = step.status.clone();
             instance.doc = step.doc_during.clone();
             let job = self.job(&instance, step);
+            self.ctx
+                .billing
+                .stamp_usage(None, &mut instance, self.ctx.clock.now_ms());
             let job_id = job.id.clone();
             match self
                 .ctx
