@@ -11,7 +11,7 @@
 
 use async_trait::async_trait;
 use cloudtwin_core::{Account, Caller};
-use cloudtwin_huawei::password::{hash_password, verify_password};
+use cloudtwin_huawei::password::{unmatchable_hash, verify_password};
 use cloudtwin_huawei::tokens::iso_ms;
 use cloudtwin_huawei::{
     project_id_for, user_id_for, Call, HuaweiApi, HwError, Regions, Reply, Route, TokenClaims,
@@ -40,7 +40,7 @@ impl Iam {
             ctx,
             tokens,
             regions: Regions::embedded(),
-            dummy_hash: hash_password("cloudtwin-no-such-user", [0u8; 16]),
+            dummy_hash: unmatchable_hash(),
         }
     }
 
