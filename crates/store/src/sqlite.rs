@@ -259,14 +259,14 @@ enum Outcome {
 fn commit_group(conn: &mut Connection, group: Vec<WriteCmd>) {
     let mut outcomes = Vec::with_capacity(group.len());
     let committed = (|| -> Result<()> {
-        let mut tx = conn
+        let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(unavailable)?;
         for cmd in group {
             match cmd {
                 WriteCmd::Batch(batch, reply) => {
                     let result =
-                        in_savepoint(&mut tx, |sp| batch.iter().try_for_each(|m| apply(sp, m)));
+                        in_savepoint(&tx, |sp| batch.iter().try_for_each(|m| apply(sp, m)));
                     outcomes.push(Outcome::Batch(reply, result));
                 }
                 WriteCmd::Claim {
@@ -276,12 +276,11 @@ fn commit_group(conn: &mut Connection, group: Vec<WriteCmd>) {
                     limit,
                     reply,
                 } => {
-                    let result =
-                        in_savepoint(&mut tx, |sp| claim(sp, now_ms, &owner, lease_ms, limit));
+                    let result = in_savepoint(&tx, |sp| claim(sp, now_ms, &owner, lease_ms, limit));
                     outcomes.push(Outcome::Claim(reply, result));
                 }
                 WriteCmd::Exec(work, reply) => {
-                    let result = in_savepoint(&mut tx, |sp| work(sp));
+                    let result = in_savepoint(&tx, |sp| work(sp));
                     outcomes.push(Outcome::Batch(reply, result));
                 }
             }
@@ -302,19 +301,26 @@ fn commit_group(conn: &mut Connection, group: Vec<WriteCmd>) {
     }
 }
 
-fn in_savepoint<T>(
-    tx: &mut rusqlite::Transaction<'_>,
-    f: impl FnOnce(&rusqlite::Savepoint<'_>) -> Result<T>,
-) -> Result<T> {
-    let sp = tx.savepoint().map_err(unavailable)?;
-    let out = f(&sp);
-    match out {
+fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    // Cached statements: parsing `SAVEPOINT`/`RELEASE` afresh for every batch cost about
+    // as much as one of the batch's inserts.
+    let run = |sql: &str| {
+        conn.prepare_cached(sql)
+            .and_then(|mut stmt| stmt.execute([]))
+            .map(drop)
+            .map_err(unavailable)
+    };
+    run("SAVEPOINT batch")?;
+    match f(conn) {
         Ok(v) => {
-            sp.commit().map_err(unavailable)?;
+            run("RELEASE batch")?;
             Ok(v)
         }
-        // Dropping the savepoint rolls it back.
-        Err(e) => Err(e),
+        Err(e) => {
+            run("ROLLBACK TO batch")?;
+            run("RELEASE batch")?;
+            Err(e)
+        }
     }
 }
 
