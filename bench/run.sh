@@ -40,7 +40,7 @@ RESULTS=$HERE/results
 LOGS=$HERE/logs/$STAMP
 WORK=$HERE/.work/$STAMP
 OUT=$RESULTS/$STAMP.jsonl
-BIN=$ROOT/target/release
+BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release
 VENV=$HERE/.venv
 LG=$BIN/cloudtwin-loadgen
 mkdir -p "$RESULTS" "$LOGS" "$WORK"
