@@ -43,6 +43,26 @@ pub struct Config {
     pub access_key: Option<(String, String)>,
 }
 
+impl Config {
+    /// Listens on `listen` with state in `data_dir` and transitions timed by `lifecycle`;
+    /// everything else as `serve` has it without flags or environment.
+    pub fn new(
+        listen: impl Into<String>,
+        data_dir: impl Into<PathBuf>,
+        lifecycle: Lifecycle,
+    ) -> Self {
+        Self {
+            listen: listen.into(),
+            data_dir: data_dir.into(),
+            lifecycle,
+            state_control: Vec::new(),
+            billing_time_scale: TimeScale::default(),
+            master_key: None,
+            access_key: None,
+        }
+    }
+}
+
 /// Operations settings beside [`Config`]: the admin credential and start-up faults.
 #[derive(Debug, Clone, Default)]
 pub struct OpsOptions {

@@ -810,13 +810,8 @@ async fn huawei_throttling_is_429_with_retry_after() {
     use common::huawei;
     let dir = tempfile::tempdir().unwrap();
     let running = cloudtwin_server::start(Config {
-        listen: "127.0.0.1:0".into(),
-        data_dir: dir.path().to_path_buf(),
-        lifecycle: Lifecycle::Instant,
-        state_control: Vec::new(),
-        billing_time_scale: Default::default(),
-        master_key: None,
         access_key: Some((huawei::AK.into(), huawei::SK.into())),
+        ..Config::new("127.0.0.1:0", dir.path(), Lifecycle::Instant)
     })
     .await
     .unwrap();
@@ -889,13 +884,8 @@ async fn ready_turns_unavailable_when_the_store_goes_away() {
     let dir = tempfile::tempdir().unwrap();
     let running = cloudtwin_server::start_with_options(
         Config {
-            listen: "127.0.0.1:0".into(),
-            data_dir: dir.path().to_path_buf(),
-            lifecycle: Lifecycle::Instant,
-            state_control: Vec::new(),
-            billing_time_scale: Default::default(),
-            master_key: None,
             access_key: Some((common::AK.into(), common::SK.into())),
+            ..Config::new("127.0.0.1:0", dir.path(), Lifecycle::Instant)
         },
         Some(&store_url),
         OpsOptions::default(),

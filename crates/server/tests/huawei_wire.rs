@@ -20,13 +20,8 @@ fn assert_error(name: &str, got: Answer, status: u16, code: &str, ids: &[(&str, 
 async fn huawei_wire_errors() {
     let dir = tempfile::tempdir().unwrap();
     let running = cloudtwin_server::start(Config {
-        listen: "127.0.0.1:0".into(),
-        data_dir: dir.path().to_path_buf(),
-        lifecycle: Lifecycle::Instant,
-        state_control: Vec::new(),
-        billing_time_scale: Default::default(),
-        master_key: None,
         access_key: Some((AK.into(), SK.into())),
+        ..Config::new("127.0.0.1:0", dir.path(), Lifecycle::Instant)
     })
     .await
     .unwrap();

@@ -94,13 +94,9 @@ async fn replica(url: &str, master_key: &str) -> (Running, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let running = cloudtwin_server::start_with_store(
         Config {
-            listen: "127.0.0.1:0".into(),
-            data_dir: dir.path().to_path_buf(),
-            lifecycle: Lifecycle::Instant,
-            state_control: Vec::new(),
-            billing_time_scale: Default::default(),
             master_key: Some(master_key.into()),
             access_key: Some((AK.into(), SK.into())),
+            ..Config::new("127.0.0.1:0", dir.path(), Lifecycle::Instant)
         },
         Some(url),
     )

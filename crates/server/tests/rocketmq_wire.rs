@@ -39,13 +39,8 @@ fn with(key: &str, v: Value) -> Value {
 async fn rocketmq_wire_errors() {
     let dir = tempfile::tempdir().unwrap();
     let running = cloudtwin_server::start(Config {
-        listen: "127.0.0.1:0".into(),
-        data_dir: dir.path().to_path_buf(),
-        lifecycle: Lifecycle::Instant,
-        state_control: Vec::new(),
-        billing_time_scale: Default::default(),
-        master_key: None,
         access_key: Some((AK.into(), SK.into())),
+        ..Config::new("127.0.0.1:0", dir.path(), Lifecycle::Instant)
     })
     .await
     .unwrap();

@@ -26,13 +26,8 @@ pub struct TestServer {
 pub async fn start(lifecycle: Lifecycle) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     let running = cloudtwin_server::start(Config {
-        listen: "127.0.0.1:0".into(),
-        data_dir: dir.path().to_path_buf(),
-        lifecycle,
-        state_control: Vec::new(),
-        billing_time_scale: Default::default(),
-        master_key: None,
         access_key: Some((AK.into(), SK.into())),
+        ..Config::new("127.0.0.1:0", dir.path(), lifecycle)
     })
     .await
     .unwrap();
@@ -48,13 +43,8 @@ pub async fn start(lifecycle: Lifecycle) -> TestServer {
 pub async fn start_with(listen: &str, dir: &std::path::Path, ops: OpsOptions) -> Running {
     cloudtwin_server::start_with_options(
         Config {
-            listen: listen.into(),
-            data_dir: dir.to_path_buf(),
-            lifecycle: Lifecycle::Instant,
-            state_control: Vec::new(),
-            billing_time_scale: Default::default(),
-            master_key: None,
             access_key: Some((AK.into(), SK.into())),
+            ..Config::new(listen, dir, Lifecycle::Instant)
         },
         None,
         ops,
