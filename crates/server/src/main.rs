@@ -134,6 +134,15 @@ struct DataArgs {
     store: Option<String>,
 }
 
+impl DataArgs {
+    /// Opens the store and keys these arguments name, as `serve` does.
+    async fn open(&self, master_key: Option<&str>) -> Result<cloudtwin_server::Opened, String> {
+        cloudtwin_server::open_store(&self.data_dir, master_key, self.store.as_deref())
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
 #[derive(Subcommand)]
 enum AccountsCommand {
     /// Creates an account with a new key pair, printed once as JSON.
@@ -324,13 +333,7 @@ async fn accounts(command: AccountsCommand) -> Result<(), String> {
     let master_key = env("CLOUDTWIN_MASTER_KEY");
     match command {
         AccountsCommand::Create { name, data } => {
-            let opened = cloudtwin_server::open_store(
-                &data.data_dir,
-                master_key.as_deref(),
-                data.store.as_deref(),
-            )
-            .await
-            .map_err(|e| e.to_string())?;
+            let opened = data.open(master_key.as_deref()).await?;
             let issued = opened
                 .keyring
                 .create_account(&name, None)
@@ -350,13 +353,7 @@ async fn accounts(command: AccountsCommand) -> Result<(), String> {
                 .read_line(&mut line)
                 .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
             let password = line.trim_end_matches(['\n', '\r']);
-            let opened = cloudtwin_server::open_store(
-                &data.data_dir,
-                master_key.as_deref(),
-                data.store.as_deref(),
-            )
-            .await
-            .map_err(|e| e.to_string())?;
+            let opened = data.open(master_key.as_deref()).await?;
             opened
                 .keyring
                 .set_password(&name, password)
@@ -368,13 +365,7 @@ async fn accounts(command: AccountsCommand) -> Result<(), String> {
             );
         }
         AccountsCommand::List { data } => {
-            let opened = cloudtwin_server::open_store(
-                &data.data_dir,
-                master_key.as_deref(),
-                data.store.as_deref(),
-            )
-            .await
-            .map_err(|e| e.to_string())?;
+            let opened = data.open(master_key.as_deref()).await?;
             for account in opened.store.accounts().await.map_err(|e| e.to_string())? {
                 let keys = opened
                     .store
@@ -397,13 +388,7 @@ async fn snapshot(command: SnapshotCommand) -> Result<(), String> {
     let master_key = env("CLOUDTWIN_MASTER_KEY");
     match command {
         SnapshotCommand::Export { account, out, data } => {
-            let opened = cloudtwin_server::open_store(
-                &data.data_dir,
-                master_key.as_deref(),
-                data.store.as_deref(),
-            )
-            .await
-            .map_err(|e| e.to_string())?;
+            let opened = data.open(master_key.as_deref()).await?;
             let doc = snapshot::build(
                 opened.store.as_ref(),
                 &opened.keyring.master_key.id(),
@@ -429,13 +414,7 @@ async fn snapshot(command: SnapshotCommand) -> Result<(), String> {
             let bytes =
                 std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
             let doc = snapshot::parse(&bytes).map_err(|e| e.to_string())?;
-            let opened = cloudtwin_server::open_store(
-                &data.data_dir,
-                master_key.as_deref(),
-                data.store.as_deref(),
-            )
-            .await
-            .map_err(|e| e.to_string())?;
+            let opened = data.open(master_key.as_deref()).await?;
             let loaded =
                 snapshot::load(opened.store.as_ref(), &opened.keyring.master_key.id(), doc)
                     .await
