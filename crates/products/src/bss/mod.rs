@@ -379,17 +379,19 @@ impl Bss {
         ))
     }
 
+    /// A live instance of the caller's, read afresh for a write that may be retried.
+    async fn live_resource(&self, caller: &Caller, id: &str) -> Result<Instance, BillingError> {
+        self.ctx
+            .store
+            .instance(&caller.account_id, id)
+            .await?
+            .filter(|i| !i.deleted)
+            .ok_or_else(|| BillingError::ResourceNotFound(id.into()))
+    }
+
     async fn unsubscribe_one(&self, caller: &Caller, id: &str) -> Result<String, BillingError> {
         for _ in 0..WRITE_RETRIES {
-            let Some(mut instance) = self
-                .ctx
-                .store
-                .instance(&caller.account_id, id)
-                .await?
-                .filter(|i| !i.deleted)
-            else {
-                return Err(BillingError::ResourceNotFound(id.into()));
-            };
+            let mut instance = self.live_resource(caller, id).await?;
             if subscription_of(&instance.doc).is_none() {
                 return Err(BillingError::NotSubscribed(id.into()));
             }
@@ -480,15 +482,7 @@ impl Bss {
         paid: bool,
     ) -> Result<String, BillingError> {
         for _ in 0..WRITE_RETRIES {
-            let Some(mut instance) = self
-                .ctx
-                .store
-                .instance(&caller.account_id, id)
-                .await?
-                .filter(|i| !i.deleted)
-            else {
-                return Err(BillingError::ResourceNotFound(id.into()));
-            };
+            let mut instance = self.live_resource(caller, id).await?;
             match self.ctx.renew(&mut instance, period, paid).await {
                 Ok(order) => return Ok(order.id),
                 Err(BillingError::Store(StoreError::Conflict(_))) => continue,
