@@ -143,6 +143,32 @@ pub async fn open_store(
     Ok(opened)
 }
 
+/// Locks `<data-dir>/server.lock`; `None` when another server holds it (the two then
+/// share jobs by their leases). The lock dies with the process, however it ends.
+fn sole_server_lock(data_dir: &std::path::Path) -> Result<Option<std::fs::File>, StartError> {
+    let path = data_dir.join("server.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|source| StartError::DataDir {
+            path: path.display().to_string(),
+            source,
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            tracing::info!(path = %path.display(), "another server runs on this data directory");
+            Ok(None)
+        }
+        Err(std::fs::TryLockError::Error(source)) => Err(StartError::DataDir {
+            path: path.display().to_string(),
+            source,
+        }),
+    }
+}
+
 fn create_data_dir(data_dir: &std::path::Path) -> Result<(), StartError> {
     std::fs::create_dir_all(data_dir).map_err(|source| StartError::DataDir {
         path: data_dir.display().to_string(),
@@ -190,6 +216,8 @@ pub struct Running {
     shutdown: watch::Sender<bool>,
     server: tokio::task::JoinHandle<()>,
     engine: tokio::task::JoinHandle<()>,
+    /// Held while this server is the only one on its SQLite data directory.
+    _sole_server: Option<std::fs::File>,
 }
 
 impl Running {
@@ -217,6 +245,19 @@ pub async fn start_with_options(
     ops: OpsOptions,
 ) -> Result<Running, StartError> {
     let opened = open_store(&config.data_dir, config.master_key.as_deref(), store).await?;
+    let sole_server = match store {
+        None => sole_server_lock(&config.data_dir)?,
+        // Replicas share the database: another one may hold any lease.
+        Some(_) => None,
+    };
+    if sole_server.is_some() {
+        // Leases in the file were held by a server that is gone (killed, crashed):
+        // its jobs go on now rather than when the leases run out.
+        let ended = opened.store.end_leases().await?;
+        if ended > 0 {
+            tracing::info!(jobs = ended, "took over the jobs of a server that stopped");
+        }
+    }
     let env_key = config
         .access_key
         .as_ref()
@@ -358,6 +399,7 @@ pub async fn start_with_options(
         shutdown,
         server,
         engine: engine_task,
+        _sole_server: sole_server,
     })
 }
 

@@ -1482,6 +1482,21 @@ impl Store for PostgresStore {
         }
     }
 
+    async fn end_leases(&self) -> Result<usize> {
+        on_conn!(self, |conn| async move {
+            // Keeps state, owner and attempts: the old holder's writes fail on the attempt count.
+            let n = conn
+                .client
+                .execute(
+                    "UPDATE jobs SET lease_until_ms = 0 WHERE state = 'running'",
+                    &[],
+                )
+                .await?;
+            Ok::<_, Error>(n as usize)
+        })
+        .map_err(Error::into_store)
+    }
+
     async fn ping(&self) -> Result<()> {
         on_conn!(self, |conn| async move {
             conn.client.simple_query("SELECT 1").await?;

@@ -23,6 +23,8 @@ pub async fn run_all(store: Arc<dyn Store>) {
     nonces_are_accepted_once_until_they_expire(store.clone()).await;
     orders_commit_with_their_instance(store.as_ref()).await;
     concurrent_batches_all_commit(store.clone()).await;
+    // Last: it ends the leases earlier tests left behind.
+    ended_leases_are_taken_over_at_once(store.as_ref()).await;
 }
 
 pub fn account(id: &str, name: &str) -> Account {
@@ -436,6 +438,52 @@ async fn claimed_jobs_are_written_only_under_their_lease(store: &dyn Store) {
         .await
         .unwrap()
         .is_empty());
+}
+
+async fn ended_leases_are_taken_over_at_once(store: &dyn Store) {
+    // Far in the future, so jobs earlier tests left due are claimed here too.
+    const T: i64 = 1_000_000;
+    store
+        .commit(vec![Mutation::PutJob(job("j-crash", "c-crash", T))])
+        .await
+        .unwrap();
+    let crashed = |jobs: &[Job]| jobs.iter().find(|j| j.id == "j-crash").cloned();
+    let first = store.claim_jobs(T, "dead", 30_000, 100).await.unwrap();
+    let first = crashed(&first).expect("j-crash is claimed");
+    assert_eq!(
+        crashed(&store.claim_jobs(T + 1, "next", 30_000, 100).await.unwrap()),
+        None
+    );
+    assert!(store.end_leases().await.unwrap() >= 1);
+    let taken = crashed(&store.claim_jobs(T + 1, "next", 30_000, 100).await.unwrap())
+        .expect("j-crash is taken over at once");
+    assert_eq!(taken.attempts, 2);
+    // The dead holder's finish is refused: the attempt count moved on.
+    let late = store
+        .commit(vec![Mutation::UpdateClaimedJob {
+            job: Job {
+                state: JobState::Succeeded,
+                finished_ms: Some(T + 2),
+                ..first
+            },
+            owner: "dead".into(),
+        }])
+        .await;
+    assert!(matches!(late, Err(StoreError::Conflict(_))), "{late:?}");
+    let done = Job {
+        state: JobState::Succeeded,
+        finished_ms: Some(T + 3),
+        lease_until_ms: 0,
+        ..taken
+    };
+    store
+        .commit(vec![Mutation::UpdateClaimedJob {
+            job: done.clone(),
+            owner: "next".into(),
+        }])
+        .await
+        .unwrap();
+    assert_eq!(store.instance_jobs("acc", "c-crash").await.unwrap(), [done]);
 }
 
 async fn parked_jobs_wait_listed_until_stepped_once(store: &dyn Store) {

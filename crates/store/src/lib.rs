@@ -251,6 +251,11 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<Job>>;
 
+    /// Ends every running job's lease, so the next claim takes the job over at once.
+    /// Only for a caller that knows every holder is gone: the one server on a SQLite file,
+    /// starting after a crash. A holder that is still alive has its writes refused.
+    async fn end_leases(&self) -> Result<usize>;
+
     /// When the earliest unfinished job is due (its lease end if leased).
     async fn next_job_due_ms(&self) -> Result<Option<i64>>;
 

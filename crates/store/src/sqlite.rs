@@ -4,8 +4,9 @@
 //! connections, which WAL lets run beside the writer.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use cloudtwin_core::billing::Order;
@@ -635,6 +636,9 @@ const JOB_COLUMNS: &str =
     "id, account_id, product, instance_id, operation, state, outcome, created_ms,
     due_ms, finished_ms, attempts, lease_owner, lease_until_ms";
 
+/// Keeps state, owner and attempts: the old holder's writes fail on the attempt count.
+const END_LEASES: &str = "UPDATE jobs SET lease_until_ms = 0 WHERE state = 'running'";
+
 fn claim(
     conn: &Connection,
     now_ms: i64,
@@ -1005,6 +1009,19 @@ impl Store for SqliteStore {
         })?;
         rx.await
             .map_err(|_| StoreError::Unavailable("the writer thread has stopped".into()))?
+    }
+
+    async fn end_leases(&self) -> Result<usize> {
+        // The count is read once the exec has committed.
+        let ended = Arc::new(AtomicUsize::new(0));
+        let counter = ended.clone();
+        self.exec(move |c| {
+            let n = c.execute(END_LEASES, []).map_err(unavailable)?;
+            counter.store(n, Ordering::Relaxed);
+            Ok(())
+        })
+        .await?;
+        Ok(ended.load(Ordering::Relaxed))
     }
 
     async fn ping(&self) -> Result<()> {
