@@ -185,6 +185,11 @@ fn init_logs() {
     }
 }
 
+// jemalloc: about 18% fewer instructions per create than glibc's malloc, for ~2 MiB more
+// idle RSS (mimalloc cost ~9 MiB); bench/README.md has the measurements.
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     init_logs();
