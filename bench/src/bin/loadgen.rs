@@ -25,12 +25,9 @@ use cloudtwin_bench::request::{created_id, mixed_op, project_from_listing, Rng};
 use cloudtwin_bench::stats::median;
 use cloudtwin_bench::{Api, Op, Request, Signer, Summary, Tally};
 use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
 use serde_json::{json, Map, Value};
-
-type HttpClient = Client<HttpConnector, Full<Bytes>>;
 
 #[derive(Parser)]
 #[command(
@@ -272,12 +269,37 @@ fn unix_now() -> u64 {
 // HTTP
 // ---------------------------------------------------------------------------------------------
 
-fn new_client() -> HttpClient {
-    let mut connector = HttpConnector::new();
-    connector.set_nodelay(true);
-    Client::builder(TokioExecutor::new())
-        .pool_max_idle_per_host(1)
-        .build(connector)
+/// One keep-alive HTTP/1.1 connection, opened on first use and again after an error: no
+/// pool, so the client's own cost per request stays small next to the server's.
+struct Conn {
+    authority: String,
+    sender: Option<SendRequest<Full<Bytes>>>,
+}
+
+impl Conn {
+    fn new(authority: &str) -> Self {
+        Self {
+            authority: authority.to_owned(),
+            sender: None,
+        }
+    }
+
+    async fn sender(&mut self) -> Result<&mut SendRequest<Full<Bytes>>, SendError> {
+        if self.sender.as_ref().is_none_or(|s| s.is_closed()) {
+            let stream = tokio::net::TcpStream::connect(&self.authority)
+                .await
+                .map_err(|e| SendError::Io(format!("connect {}: {e}", self.authority)))?;
+            stream
+                .set_nodelay(true)
+                .map_err(|e| SendError::Io(format!("TCP_NODELAY: {e}")))?;
+            let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                .await
+                .map_err(|e| SendError::Io(format!("handshake: {e}")))?;
+            tokio::spawn(connection);
+            self.sender = Some(sender);
+        }
+        Ok(self.sender.as_mut().expect("connected above"))
+    }
 }
 
 enum SendError {
@@ -285,15 +307,10 @@ enum SendError {
     Io(String),
 }
 
-async fn send(
-    client: &HttpClient,
-    base: &str,
-    req: Request,
-    timeout: Duration,
-) -> Result<(u16, Bytes), SendError> {
+async fn send(conn: &mut Conn, req: Request, timeout: Duration) -> Result<(u16, Bytes), SendError> {
     let mut builder = hyper::Request::builder()
         .method(req.method)
-        .uri(format!("{base}{}", req.target()));
+        .uri(req.target());
     for (n, v) in &req.headers {
         builder = builder.header(n.as_str(), v.as_str());
     }
@@ -301,8 +318,13 @@ async fn send(
         .body(Full::new(Bytes::from(req.body)))
         .map_err(|e| SendError::Io(format!("cannot build the request: {e}")))?;
     let exchange = async {
-        let response = client
-            .request(request)
+        let sender = conn.sender().await?;
+        sender
+            .ready()
+            .await
+            .map_err(|e| SendError::Io(format!("{e:?}")))?;
+        let response = sender
+            .send_request(request)
             .await
             .map_err(|e| SendError::Io(format!("{e:?}")))?;
         let status = response.status().as_u16();
@@ -314,10 +336,15 @@ async fn send(
             .to_bytes();
         Ok((status, body))
     };
-    match tokio::time::timeout(timeout, exchange).await {
+    let result = match tokio::time::timeout(timeout, exchange).await {
         Ok(r) => r,
         Err(_) => Err(SendError::Timeout),
+    };
+    if result.is_err() {
+        // The connection's state is unknown: the next request opens a new one.
+        conn.sender = None;
     }
+    result
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -328,7 +355,8 @@ struct Plan {
     api: Api,
     scenario: Scenario,
     signer: Signer,
-    base: String,
+    /// `host:port` to connect to.
+    authority: String,
     ids: Vec<String>,
     prefix: String,
     measure_start: Instant,
@@ -352,7 +380,7 @@ impl Plan {
 }
 
 async fn worker(plan: Arc<Plan>, n: usize) -> (Tally, Vec<String>) {
-    let client = new_client();
+    let mut conn = Conn::new(&plan.authority);
     let mut tally = Tally::new();
     let mut created = Vec::new();
     let mut rng = Rng::new(0x5eed ^ (n as u64 + 1) ^ unix_now());
@@ -378,7 +406,7 @@ async fn worker(plan: Arc<Plan>, n: usize) -> (Tally, Vec<String>) {
         };
         let req = plan.signer.build(plan.api, op, &name, id);
         let t0 = Instant::now();
-        let result = send(&client, &plan.base, req, plan.timeout).await;
+        let result = send(&mut conn, req, plan.timeout).await;
         let t1 = Instant::now();
         let counted = t1 >= plan.measure_start && t1 <= plan.end;
         let micros = (t1 - t0).as_micros() as u64;
@@ -456,13 +484,8 @@ fn proc_usage(pid: &str) -> Option<(u64, u64)> {
 const TICK_US: f64 = 10_000.0;
 
 /// One request on its own, to learn early whether the server speaks this API at all.
-async fn first_request(
-    client: &HttpClient,
-    base: &str,
-    req: Request,
-    what: &str,
-) -> Result<Bytes, Fail> {
-    match send(client, base, req, Duration::from_secs(30)).await {
+async fn first_request(conn: &mut Conn, req: Request, what: &str) -> Result<Bytes, Fail> {
+    match send(conn, req, Duration::from_secs(30)).await {
         Ok((status, body)) if (200..300).contains(&status) => Ok(body),
         Ok((status, body)) if status == 404 || status == 501 => Err(Fail(
             3,
@@ -516,13 +539,12 @@ fn run_main(args: RunArgs) -> Result<(), Fail> {
 async fn run(args: RunArgs, threads: usize) -> Result<(), Fail> {
     let (api, scenario) = args.scenario.resolve(args.common.api);
     let (base, authority) = split_target(&args.common.target)?;
-    let mut signer = signer(&args.common, api, authority);
-    let client = new_client();
+    let mut signer = signer(&args.common, api, authority.clone());
+    let mut conn = Conn::new(&authority);
 
     if api == Api::RocketMq && signer.project_id.is_none() {
         let body = first_request(
-            &client,
-            &base,
+            &mut conn,
             signer.project_lookup(),
             "IAM KeystoneListProjects (project id lookup)",
         )
@@ -567,8 +589,7 @@ async fn run(args: RunArgs, threads: usize) -> Result<(), Fail> {
     }
     let what = format!("{api} {}", first_op.as_str());
     let body = first_request(
-        &client,
-        &base,
+        &mut conn,
         signer.build(
             api,
             first_op,
@@ -596,7 +617,7 @@ async fn run(args: RunArgs, threads: usize) -> Result<(), Fail> {
             api,
             scenario: Scenario::Create,
             signer: signer.clone(),
-            base: base.clone(),
+            authority: authority.clone(),
             ids: Vec::new(),
             prefix: format!("{prefix}-s"),
             measure_start: started,
@@ -630,7 +651,7 @@ async fn run(args: RunArgs, threads: usize) -> Result<(), Fail> {
         api,
         scenario,
         signer,
-        base: base.clone(),
+        authority: authority.clone(),
         ids,
         prefix,
         measure_start,
