@@ -366,9 +366,8 @@ impl Context {
                 batch.insert(0, Mutation::UpdateInstance(instance));
             }
             batch.push(Mutation::PutOrder(order.clone()));
-            match self.store.commit(batch).await {
+            match self.engine.commit(batch).await {
                 Ok(()) => {
-                    self.engine.notify();
                     return Ok(order);
                 }
                 Err(StoreError::Conflict(_)) => continue,
@@ -460,8 +459,7 @@ impl Context {
             batch.push(Mutation::UpdateInstance(instance.clone()));
             batch.push(Mutation::PutJob(self.expiry_job(instance, Some(&s))));
         }
-        self.store.commit(batch).await?;
-        self.engine.notify();
+        self.engine.commit(batch).await?;
         Ok(order)
     }
 }

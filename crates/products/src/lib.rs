@@ -170,9 +170,8 @@ impl Context {
             let mut batch = vec![Mutation::UpdateInstance(instance)];
             batch.extend(job.map(Mutation::PutJob));
             batch.extend(extra);
-            match self.store.commit(batch).await {
+            match self.engine.commit(batch).await {
                 Ok(()) => {
-                    self.engine.notify();
                     return Ok(answer);
                 }
                 Err(StoreError::Conflict(_)) => continue,

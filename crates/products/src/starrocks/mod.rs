@@ -360,11 +360,8 @@ impl StarRocks {
                 expire_before_ms: now - CLIENT_TOKEN_TTL_MS,
             });
         }
-        match self.ctx.store.commit(batch).await {
-            Ok(()) => {
-                self.ctx.engine.notify();
-                Ok(data)
-            }
+        match self.ctx.engine.commit(batch).await {
+            Ok(()) => Ok(data),
             // A concurrent request with the same token won: answer as it did.
             Err(StoreError::Conflict(_)) if token.is_some() => {
                 let token = token.expect("checked above");
@@ -938,9 +935,8 @@ impl StarRocks {
                 Mutation::PutOrder(order),
                 Mutation::PutJob(expiry),
             ];
-            match self.ctx.store.commit(batch).await {
+            match self.ctx.engine.commit(batch).await {
                 Ok(()) => {
-                    self.ctx.engine.notify();
                     return Ok(json!(order_id));
                 }
                 Err(StoreError::Conflict(_)) => continue,
