@@ -301,10 +301,9 @@ impl Engine {
             else {
                 unreachable!("positions found above");
             };
-            let mut done = self.settle(job, JobState::Succeeded, Some(inst), now);
+            self.settle(job, JobState::Succeeded, Some(inst), now);
             // As if claimed once.
-            done.attempts = 1;
-            *job = done;
+            job.attempts = 1;
         }
     }
 
@@ -504,7 +503,8 @@ impl Engine {
         for _ in 0..8 {
             let now = self.clock.now_ms();
             let mut inst = instance.take();
-            let done = self.settle(&job, state, inst.as_mut(), now);
+            let mut done = job.clone();
+            self.settle(&mut done, state, inst.as_mut(), now);
             let mut batch = vec![Mutation::UpdateClaimedJob {
                 job: done,
                 owner: self.owner.clone(),
@@ -534,36 +534,29 @@ impl Engine {
         )))
     }
 
-    /// The job ended in `state` at `now_ms` by this engine, with its outcome applied to
-    /// its instance (and billed).
-    fn settle(
-        &self,
-        job: &Job,
-        state: JobState,
-        instance: Option<&mut Instance>,
-        now_ms: i64,
-    ) -> Job {
-        let mut done = Job {
-            state,
-            finished_ms: Some(now_ms),
-            // Kept: who finished the job.
-            lease_owner: Some(self.owner.clone()),
-            lease_until_ms: 0,
-            ..job.clone()
-        };
+    /// Ends `job` in `state` at `now_ms` as this engine, moving its outcome onto its
+    /// instance (and billing it).
+    fn settle(&self, job: &mut Job, state: JobState, instance: Option<&mut Instance>, now_ms: i64) {
+        job.state = state;
+        job.finished_ms = Some(now_ms);
+        // Kept: who finished the job.
+        job.lease_owner = Some(self.owner.clone());
+        job.lease_until_ms = 0;
         // The document now lives on the instance; the history needs only the status.
-        done.outcome.doc = None;
-        if let Some(failed) = &mut done.outcome.on_failure {
-            failed.doc = None;
-        }
+        let doc = job.outcome.doc.take();
+        let failed_doc = job.outcome.on_failure.as_mut().and_then(|f| f.doc.take());
         if let Some(inst) = instance {
-            let before = inst.clone();
-            apply_outcome(inst, &job.outcome, state, now_ms);
+            let doc = if state == JobState::Failed {
+                failed_doc
+            } else {
+                doc
+            };
+            let after = outcome_applied(inst, &job.outcome, state, doc, now_ms);
+            let before = std::mem::replace(inst, after);
             if let Some(hook) = self.outcome_hook.get() {
                 hook.on_outcome(&before, inst, now_ms);
             }
         }
-        done
     }
 }
 
@@ -579,25 +572,32 @@ fn pick_two<T>(items: &mut [T], a: usize, b: usize) -> (&mut T, &mut T) {
     }
 }
 
-/// What a job that ended in `state` makes of its instance.
-fn apply_outcome(instance: &mut Instance, outcome: &JobOutcome, state: JobState, now_ms: i64) {
+/// What a job that ended in `state` makes of its instance: `doc` is the outcome's document
+/// for that state, taken out of the job; the instance's own is cloned only when that is
+/// `None` (the hook compares both).
+fn outcome_applied(
+    instance: &mut Instance,
+    outcome: &JobOutcome,
+    state: JobState,
+    doc: Option<serde_json::Value>,
+    now_ms: i64,
+) -> Instance {
+    let kept_doc = std::mem::take(&mut instance.doc);
+    let mut after = instance.clone();
+    after.doc = doc.unwrap_or_else(|| kept_doc.clone());
+    instance.doc = kept_doc;
     if state == JobState::Failed {
         if let Some(failed) = &outcome.on_failure {
-            instance.status = failed.status.clone();
-            if let Some(doc) = &failed.doc {
-                instance.doc = doc.clone();
-            }
+            after.status = failed.status.clone();
         }
     } else {
-        instance.status = outcome.status.clone();
-        if let Some(doc) = &outcome.doc {
-            instance.doc = doc.clone();
-        }
+        after.status = outcome.status.clone();
         if outcome.remove {
-            instance.deleted = true;
+            after.deleted = true;
         }
     }
-    instance.updated_ms = now_ms;
+    after.updated_ms = now_ms;
+    after
 }
 
 #[cfg(test)]
