@@ -564,23 +564,15 @@ fn apply(conn: &Connection, m: &Mutation) -> Result<()> {
             record: r,
             expire_before_ms,
         } => {
-            exec(
-                conn,
-                "DELETE FROM idempotency WHERE account_id = ?1 AND product = ?2 AND action = ?3
-                    AND token = ?4 AND created_ms < ?5",
-                params![
-                    r.account_id,
-                    r.product.as_str(),
-                    r.action,
-                    r.token,
-                    expire_before_ms
-                ],
-            )
-            .map_err(unavailable)?;
-            exec(
+            // One statement: an expired record is replaced, a live one changes nothing.
+            let n = exec(
                 conn,
                 "INSERT INTO idempotency (account_id, product, action, token, request_hash, response, created_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT(account_id, product, action, token) DO UPDATE SET
+                    request_hash = excluded.request_hash, response = excluded.response,
+                    created_ms = excluded.created_ms
+                 WHERE idempotency.created_ms < ?8",
                 params![
                     r.account_id,
                     r.product.as_str(),
@@ -588,10 +580,14 @@ fn apply(conn: &Connection, m: &Mutation) -> Result<()> {
                     r.token,
                     r.request_hash,
                     r.response,
-                    r.created_ms
+                    r.created_ms,
+                    expire_before_ms
                 ],
             )
-            .map_err(insert_err("client token"))?;
+            .map_err(unavailable)?;
+            if n != 1 {
+                return Err(StoreError::Conflict("client token already exists".into()));
+            }
         }
     }
     Ok(())
