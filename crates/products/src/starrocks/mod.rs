@@ -205,17 +205,14 @@ impl StarRocks {
     }
 
     async fn create(&self, call: &Call<'_>) -> Result<Value, AliError> {
-        let mut body = match &call.input.body {
-            Value::Null => json!({}),
-            other => other.clone(),
+        let empty = json!({});
+        let body = match &call.input.body {
+            Value::Null => &empty,
+            other => other,
         };
-        let req: CreateRequest = serde_path_to_error::deserialize(body.clone())
+        let req: CreateRequest = serde_path_to_error::deserialize(body)
             .map_err(|e| invalid(format!("{} has the wrong type: {}", e.path(), e.inner())))?;
-        if let Some(map) = body.as_object_mut() {
-            map.remove("ClientToken");
-            map.remove("clientToken");
-        }
-        let hash = request_hash(&body);
+        let hash = request_hash(body, &["ClientToken", "clientToken"]);
         let caller = call.caller;
         let token = req.client_token.clone().filter(|t| !t.is_empty());
         if let Some(token) = &token {
