@@ -56,10 +56,16 @@ pub struct Engine {
     outcome_hook: OnceLock<Arc<dyn OutcomeHook>>,
 }
 
-/// Called when a job's outcome lands on its instance, in the same commit: `before` is the
-/// instance as it was, `after` as the outcome leaves it.
+/// Called when a job's outcome lands on its instance, in the same commit: `replaced_doc` is
+/// the document the outcome replaced (`None` if the instance kept its own), `after` the
+/// instance as the outcome leaves it.
 pub trait OutcomeHook: Send + Sync {
-    fn on_outcome(&self, before: &Instance, after: &mut Instance, now_ms: i64);
+    fn on_outcome(
+        &self,
+        replaced_doc: Option<&serde_json::Value>,
+        after: &mut Instance,
+        now_ms: i64,
+    );
 }
 
 impl Engine {
@@ -551,10 +557,10 @@ impl Engine {
             } else {
                 doc
             };
-            let after = outcome_applied(inst, &job.outcome, state, doc, now_ms);
-            let before = std::mem::replace(inst, after);
+            let replaced = doc.map(|doc| std::mem::replace(&mut inst.doc, doc));
+            apply_outcome(inst, &job.outcome, state, now_ms);
             if let Some(hook) = self.outcome_hook.get() {
-                hook.on_outcome(&before, inst, now_ms);
+                hook.on_outcome(replaced.as_ref(), inst, now_ms);
             }
         }
     }
@@ -572,32 +578,19 @@ fn pick_two<T>(items: &mut [T], a: usize, b: usize) -> (&mut T, &mut T) {
     }
 }
 
-/// What a job that ended in `state` makes of its instance: `doc` is the outcome's document
-/// for that state, taken out of the job; the instance's own is cloned only when that is
-/// `None` (the hook compares both).
-fn outcome_applied(
-    instance: &mut Instance,
-    outcome: &JobOutcome,
-    state: JobState,
-    doc: Option<serde_json::Value>,
-    now_ms: i64,
-) -> Instance {
-    let kept_doc = std::mem::take(&mut instance.doc);
-    let mut after = instance.clone();
-    after.doc = doc.unwrap_or_else(|| kept_doc.clone());
-    instance.doc = kept_doc;
+/// What a job that ended in `state` makes of its instance, besides its document.
+fn apply_outcome(instance: &mut Instance, outcome: &JobOutcome, state: JobState, now_ms: i64) {
     if state == JobState::Failed {
         if let Some(failed) = &outcome.on_failure {
-            after.status = failed.status.clone();
+            instance.status = failed.status.clone();
         }
     } else {
-        after.status = outcome.status.clone();
+        instance.status = outcome.status.clone();
         if outcome.remove {
-            after.deleted = true;
+            instance.deleted = true;
         }
     }
-    after.updated_ms = now_ms;
-    after
+    instance.updated_ms = now_ms;
 }
 
 #[cfg(test)]
@@ -1204,12 +1197,17 @@ mod tests {
         assert_eq!(jobs[0].state, JobState::Failed);
     }
 
-    /// Marks the instance it bills, so a test sees the hook ran with the right `before`.
-    struct StampBefore;
+    /// Marks the instance it bills, so a test sees the hook ran with the replaced document.
+    struct StampReplaced;
 
-    impl OutcomeHook for StampBefore {
-        fn on_outcome(&self, before: &Instance, after: &mut Instance, now_ms: i64) {
-            after.doc["billed_from"] = json!(before.status);
+    impl OutcomeHook for StampReplaced {
+        fn on_outcome(
+            &self,
+            replaced_doc: Option<&serde_json::Value>,
+            after: &mut Instance,
+            now_ms: i64,
+        ) {
+            after.doc["billed_from"] = replaced_doc.map_or(json!("kept"), |d| d["cu"].clone());
             after.doc["billed_at"] = json!(now_ms);
         }
     }
@@ -1234,13 +1232,13 @@ mod tests {
     #[tokio::test]
     async fn an_instant_creation_is_settled_in_the_commit_that_creates_it() {
         let (_dir, store, _clock, engine) = setup(Lifecycle::Instant).await;
-        engine.set_outcome_hook(Arc::new(StampBefore));
+        engine.set_outcome_hook(Arc::new(StampReplaced));
         engine.commit(create_batch(&engine, "j1")).await.unwrap();
         let got = store.instance("acc", "c-1").await.unwrap().unwrap();
         assert_eq!(got.status, "running");
         assert_eq!(
             got.doc,
-            json!({"cu": 16, "billed_from": "creating", "billed_at": 1_000})
+            json!({"cu": 16, "billed_from": 8, "billed_at": 1_000})
         );
         assert_eq!(got.updated_ms, 1_000);
         let jobs = store.instance_jobs("acc", "c-1").await.unwrap();

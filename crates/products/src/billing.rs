@@ -181,10 +181,11 @@ impl Billing {
     }
 }
 
-/// Keeps the usage ledger across job outcomes, which replace the document wholesale.
+/// Keeps the usage ledger across job outcomes, which replace the document wholesale (a
+/// document kept still holds its ledger).
 impl cloudtwin_engine::OutcomeHook for Billing {
-    fn on_outcome(&self, before: &Instance, after: &mut Instance, now_ms: i64) {
-        self.stamp_usage(Some(&before.doc), after, now_ms);
+    fn on_outcome(&self, replaced_doc: Option<&Value>, after: &mut Instance, now_ms: i64) {
+        self.stamp_usage(replaced_doc, after, now_ms);
     }
 }
 
