@@ -56,10 +56,16 @@ pub struct Engine {
     outcome_hook: OnceLock<Arc<dyn OutcomeHook>>,
 }
 
-/// Called when a job's outcome lands on its instance, in the same commit: `before` is the
-/// instance as it was, `after` as the outcome leaves it.
+/// Called when a job's outcome lands on its instance, in the same commit: `replaced_doc` is
+/// the document the outcome replaced (`None` if the instance kept its own), `after` the
+/// instance as the outcome leaves it.
 pub trait OutcomeHook: Send + Sync {
-    fn on_outcome(&self, before: &Instance, after: &mut Instance, now_ms: i64);
+    fn on_outcome(
+        &self,
+        replaced_doc: Option<&serde_json::Value>,
+        after: &mut Instance,
+        now_ms: i64,
+    );
 }
 
 impl Engine {
@@ -249,6 +255,62 @@ impl Engine {
     /// Tells the workers a job was just committed.
     pub fn notify(&self) {
         self.wake.notify_one();
+    }
+
+    /// Commits a product's batch, then wakes the workers for the jobs it wrote. A job
+    /// that would finish the moment a worker claimed it (due now, no decided failure, no
+    /// provisioning work) for an instance the same batch creates is settled in this very
+    /// commit instead: the new instance has no other job, so nothing can come between.
+    pub async fn commit(&self, mut batch: Vec<Mutation>) -> Result<(), StoreError> {
+        if !self.provisioner.needs_worker() {
+            self.settle_instant_creations(&mut batch);
+        }
+        let wakes_workers = batch
+            .iter()
+            .any(|m| matches!(m, Mutation::PutJob(job) if !job.state.is_terminal()));
+        self.store.commit(batch).await?;
+        if wakes_workers {
+            self.notify();
+        }
+        Ok(())
+    }
+
+    /// Finishes in `batch` the first instant job of each instance the batch inserts, as a
+    /// worker would have (one attempt, succeeded, outcome applied and billed).
+    fn settle_instant_creations(&self, batch: &mut [Mutation]) {
+        let now = self.clock.now_ms();
+        let mut settled: Vec<usize> = Vec::new();
+        for j in 0..batch.len() {
+            let Mutation::PutJob(job) = &batch[j] else {
+                continue;
+            };
+            let instant = job.state == JobState::Pending
+                && job.due_ms <= now
+                && job.outcome.error.is_none()
+                // An expiry has its own rules (it waits for a change under way).
+                && job.operation != EXPIRE_OPERATION;
+            if !instant {
+                continue;
+            }
+            let inserted = batch.iter().position(|m| {
+                matches!(m, Mutation::InsertInstance(inst)
+                    if inst.id == job.instance_id
+                        && inst.account_id == job.account_id
+                        && !inst.deleted)
+            });
+            let Some(i) = inserted.filter(|i| !settled.contains(i)) else {
+                continue;
+            };
+            settled.push(i);
+            let (job_slot, inst_slot) = pick_two(batch, j, i);
+            let (Mutation::PutJob(job), Mutation::InsertInstance(inst)) = (job_slot, inst_slot)
+            else {
+                unreachable!("positions found above");
+            };
+            self.settle(job, JobState::Succeeded, Some(inst), now);
+            // As if claimed once.
+            job.attempts = 1;
+        }
     }
 
     /// Runs the worker loop until `shutdown` turns true.
@@ -446,29 +508,14 @@ impl Engine {
         let mut instance = instance;
         for _ in 0..8 {
             let now = self.clock.now_ms();
-            let mut done = Job {
-                state,
-                finished_ms: Some(now),
-                // Kept: who finished the job.
-                lease_owner: Some(self.owner.clone()),
-                lease_until_ms: 0,
-                ..job.clone()
-            };
-            // The document now lives on the instance; the history needs only the status.
-            done.outcome.doc = None;
-            if let Some(failed) = &mut done.outcome.on_failure {
-                failed.doc = None;
-            }
+            let mut inst = instance.take();
+            let mut done = job.clone();
+            self.settle(&mut done, state, inst.as_mut(), now);
             let mut batch = vec![Mutation::UpdateClaimedJob {
                 job: done,
                 owner: self.owner.clone(),
             }];
-            if let Some(mut inst) = instance.take() {
-                let before = inst.clone();
-                apply_outcome(&mut inst, &job.outcome, state, now);
-                if let Some(hook) = self.outcome_hook.get() {
-                    hook.on_outcome(&before, &mut inst, now);
-                }
+            if let Some(inst) = inst {
                 batch.insert(0, Mutation::UpdateInstance(inst));
             }
             let applies_to_instance = batch.len() > 1;
@@ -492,22 +539,53 @@ impl Engine {
             job.instance_id
         )))
     }
+
+    /// Ends `job` in `state` at `now_ms` as this engine, moving its outcome onto its
+    /// instance (and billing it).
+    fn settle(&self, job: &mut Job, state: JobState, instance: Option<&mut Instance>, now_ms: i64) {
+        job.state = state;
+        job.finished_ms = Some(now_ms);
+        // Kept: who finished the job.
+        job.lease_owner = Some(self.owner.clone());
+        job.lease_until_ms = 0;
+        // The document now lives on the instance; the history needs only the status.
+        let doc = job.outcome.doc.take();
+        let failed_doc = job.outcome.on_failure.as_mut().and_then(|f| f.doc.take());
+        if let Some(inst) = instance {
+            let doc = if state == JobState::Failed {
+                failed_doc
+            } else {
+                doc
+            };
+            let replaced = doc.map(|doc| std::mem::replace(&mut inst.doc, doc));
+            apply_outcome(inst, &job.outcome, state, now_ms);
+            if let Some(hook) = self.outcome_hook.get() {
+                hook.on_outcome(replaced.as_ref(), inst, now_ms);
+            }
+        }
+    }
 }
 
-/// What a job that ended in `state` makes of its instance.
+/// Two distinct elements of `items`, mutably.
+fn pick_two<T>(items: &mut [T], a: usize, b: usize) -> (&mut T, &mut T) {
+    assert_ne!(a, b, "two distinct positions");
+    if a < b {
+        let (left, right) = items.split_at_mut(b);
+        (&mut left[a], &mut right[0])
+    } else {
+        let (left, right) = items.split_at_mut(a);
+        (&mut right[0], &mut left[b])
+    }
+}
+
+/// What a job that ended in `state` makes of its instance, besides its document.
 fn apply_outcome(instance: &mut Instance, outcome: &JobOutcome, state: JobState, now_ms: i64) {
     if state == JobState::Failed {
         if let Some(failed) = &outcome.on_failure {
             instance.status = failed.status.clone();
-            if let Some(doc) = &failed.doc {
-                instance.doc = doc.clone();
-            }
         }
     } else {
         instance.status = outcome.status.clone();
-        if let Some(doc) = &outcome.doc {
-            instance.doc = doc.clone();
-        }
         if outcome.remove {
             instance.deleted = true;
         }
@@ -1117,5 +1195,134 @@ mod tests {
         assert_eq!(engine.run_due().await.unwrap(), 1);
         let jobs = store.instance_jobs("acc", "c-1").await.unwrap();
         assert_eq!(jobs[0].state, JobState::Failed);
+    }
+
+    /// Marks the instance it bills, so a test sees the hook ran with the replaced document.
+    struct StampReplaced;
+
+    impl OutcomeHook for StampReplaced {
+        fn on_outcome(
+            &self,
+            replaced_doc: Option<&serde_json::Value>,
+            after: &mut Instance,
+            now_ms: i64,
+        ) {
+            after.doc["billed_from"] = replaced_doc.map_or(json!("kept"), |d| d["cu"].clone());
+            after.doc["billed_at"] = json!(now_ms);
+        }
+    }
+
+    fn create_batch(engine: &Engine, job_id: &str) -> Vec<Mutation> {
+        let inst = instance();
+        let outcome = JobOutcome::new(
+            "running",
+            Some(json!({"cu": 16})),
+            FailedOutcome::new("creating_failed", None),
+        );
+        let job = engine.job(
+            job_id.into(),
+            &inst,
+            "CreateInstance",
+            TransitionKind::Create,
+            outcome,
+        );
+        vec![Mutation::InsertInstance(inst), Mutation::PutJob(job)]
+    }
+
+    #[tokio::test]
+    async fn an_instant_creation_is_settled_in_the_commit_that_creates_it() {
+        let (_dir, store, _clock, engine) = setup(Lifecycle::Instant).await;
+        engine.set_outcome_hook(Arc::new(StampReplaced));
+        engine.commit(create_batch(&engine, "j1")).await.unwrap();
+        let got = store.instance("acc", "c-1").await.unwrap().unwrap();
+        assert_eq!(got.status, "running");
+        assert_eq!(
+            got.doc,
+            json!({"cu": 16, "billed_from": 8, "billed_at": 1_000})
+        );
+        assert_eq!(got.updated_ms, 1_000);
+        let jobs = store.instance_jobs("acc", "c-1").await.unwrap();
+        assert_eq!(jobs.len(), 1);
+        let job = &jobs[0];
+        assert_eq!(job.state, JobState::Succeeded);
+        assert_eq!(job.finished_ms, Some(1_000));
+        assert_eq!(job.attempts, 1);
+        assert_eq!(job.lease_owner.as_deref(), Some("test"), "who finished it");
+        assert_eq!(job.lease_until_ms, 0);
+        assert_eq!(job.outcome.doc, None, "the document lives on the instance");
+        assert_eq!(
+            engine.run_due().await.unwrap(),
+            0,
+            "nothing left for a worker"
+        );
+    }
+
+    #[tokio::test]
+    async fn delayed_parked_and_failing_creations_go_through_the_workers() {
+        for rule in [
+            "starrocks:*=delay:2s",
+            "starrocks:*=manual",
+            "starrocks:*=fail",
+        ] {
+            let (_dir, store, _clock, engine) = setup(Lifecycle::Instant).await;
+            engine.set_rule(rule.parse().unwrap()).unwrap();
+            engine.commit(create_batch(&engine, "j1")).await.unwrap();
+            let got = store.instance("acc", "c-1").await.unwrap().unwrap();
+            assert_eq!(got.status, "creating", "{rule}");
+            let jobs = store.instance_jobs("acc", "c-1").await.unwrap();
+            assert!(!jobs[0].state.is_terminal(), "{rule}");
+            assert_eq!(jobs[0].attempts, 0, "{rule}");
+        }
+        let gate = Arc::new(Gate(tokio::sync::Semaphore::new(0)));
+        let (_dir, store, _clock, engine) = setup_with(Lifecycle::Instant, gate).await;
+        engine.commit(create_batch(&engine, "j1")).await.unwrap();
+        let jobs = store.instance_jobs("acc", "c-1").await.unwrap();
+        assert_eq!(
+            jobs[0].state,
+            JobState::Pending,
+            "a provisioner with work to do gets every job"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_job_for_an_instance_the_batch_does_not_create_goes_through_the_workers() {
+        let (_dir, store, _clock, engine) = setup(Lifecycle::Instant).await;
+        let mut batch = create_batch(&engine, "j1");
+        let job = batch.pop().unwrap();
+        store.commit(batch).await.unwrap();
+        engine.commit(vec![job]).await.unwrap();
+        let jobs = store.instance_jobs("acc", "c-1").await.unwrap();
+        assert_eq!(jobs[0].state, JobState::Pending);
+        assert_eq!(engine.run_due().await.unwrap(), 1);
+        let got = store.instance("acc", "c-1").await.unwrap().unwrap();
+        assert_eq!(got.status, "running");
+    }
+
+    #[tokio::test]
+    async fn only_the_first_instant_job_of_a_new_instance_is_settled_inline() {
+        let (_dir, store, _clock, engine) = setup(Lifecycle::Instant).await;
+        let mut batch = create_batch(&engine, "j1");
+        let inst = instance();
+        let second = engine.job(
+            "j2".into(),
+            &inst,
+            "ModifyCu",
+            TransitionKind::Change,
+            JobOutcome::new(
+                "running",
+                Some(json!({"cu": 32})),
+                FailedOutcome::new("x", None),
+            ),
+        );
+        batch.push(Mutation::PutJob(second));
+        engine.commit(batch).await.unwrap();
+        let jobs = store.instance_jobs("acc", "c-1").await.unwrap();
+        assert_eq!(
+            (jobs[0].state, jobs[1].state),
+            (JobState::Succeeded, JobState::Pending)
+        );
+        assert_eq!(engine.run_due().await.unwrap(), 1);
+        let got = store.instance("acc", "c-1").await.unwrap().unwrap();
+        assert_eq!(got.doc, json!({"cu": 32}));
     }
 }

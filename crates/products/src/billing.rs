@@ -181,10 +181,11 @@ impl Billing {
     }
 }
 
-/// Keeps the usage ledger across job outcomes, which replace the document wholesale.
+/// Keeps the usage ledger across job outcomes, which replace the document wholesale (a
+/// document kept still holds its ledger).
 impl cloudtwin_engine::OutcomeHook for Billing {
-    fn on_outcome(&self, before: &Instance, after: &mut Instance, now_ms: i64) {
-        self.stamp_usage(Some(&before.doc), after, now_ms);
+    fn on_outcome(&self, replaced_doc: Option<&Value>, after: &mut Instance, now_ms: i64) {
+        self.stamp_usage(replaced_doc, after, now_ms);
     }
 }
 
@@ -366,9 +367,8 @@ impl Context {
                 batch.insert(0, Mutation::UpdateInstance(instance));
             }
             batch.push(Mutation::PutOrder(order.clone()));
-            match self.store.commit(batch).await {
+            match self.engine.commit(batch).await {
                 Ok(()) => {
-                    self.engine.notify();
                     return Ok(order);
                 }
                 Err(StoreError::Conflict(_)) => continue,
@@ -460,8 +460,7 @@ impl Context {
             batch.push(Mutation::UpdateInstance(instance.clone()));
             batch.push(Mutation::PutJob(self.expiry_job(instance, Some(&s))));
         }
-        self.store.commit(batch).await?;
-        self.engine.notify();
+        self.engine.commit(batch).await?;
         Ok(order)
     }
 }

@@ -170,9 +170,8 @@ impl Context {
             let mut batch = vec![Mutation::UpdateInstance(instance)];
             batch.extend(job.map(Mutation::PutJob));
             batch.extend(extra);
-            match self.store.commit(batch).await {
+            match self.engine.commit(batch).await {
                 Ok(()) => {
-                    self.engine.notify();
                     return Ok(answer);
                 }
                 Err(StoreError::Conflict(_)) => continue,
@@ -213,9 +212,33 @@ pub fn hw_store_error(e: StoreError) -> cloudtwin_huawei::HwError {
 /// How long a client token is remembered.
 pub const CLIENT_TOKEN_TTL_MS: i64 = 24 * 3600 * 1000;
 
-/// A stable fingerprint of request parameters: JSON objects serialize with sorted keys.
-pub fn request_hash(params: &serde_json::Value) -> String {
-    hex::encode(Sha256::digest(params.to_string().as_bytes()))
+/// A stable fingerprint of request parameters without the top-level keys in `left_out`
+/// (the client token): JSON objects serialize with sorted keys. Streamed into the hash, so
+/// the parameters are neither copied nor printed.
+pub fn request_hash(params: &Value, left_out: &[&str]) -> String {
+    struct Without<'a>(&'a serde_json::Map<String, Value>, &'a [&'a str]);
+    impl serde::Serialize for Without<'_> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_map(self.0.iter().filter(|(k, _)| !self.1.contains(&k.as_str())))
+        }
+    }
+    struct Hashing(Sha256);
+    impl std::io::Write for Hashing {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.update(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut hashing = Hashing(Sha256::new());
+    let written = match params {
+        Value::Object(map) => serde_json::to_writer(&mut hashing, &Without(map, left_out)),
+        other => serde_json::to_writer(&mut hashing, other),
+    };
+    written.expect("hashing JSON cannot fail");
+    hex::encode(hashing.0.finalize())
 }
 
 /// Every API served over the Alibaba dialect.
@@ -252,4 +275,23 @@ pub fn huawei_apis(ctx: &Context) -> Vec<Arc<dyn cloudtwin_huawei::HuaweiApi>> {
             taurusdb::Catalog::embedded(),
         )),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn request_hash_is_the_hash_of_the_parameters_printed_without_the_left_out_keys() {
+        let with_token = json!({"B": [1, {"z": null, "a": "x"}], "ClientToken": "t", "A": 2.5});
+        let printed = json!({"A": 2.5, "B": [1, {"a": "x", "z": null}]}).to_string();
+        let expected = hex::encode(Sha256::digest(printed.as_bytes()));
+        assert_eq!(request_hash(&with_token, &["ClientToken"]), expected);
+        assert_ne!(request_hash(&with_token, &[]), expected);
+        assert_eq!(
+            request_hash(&json!("plain"), &["ClientToken"]),
+            hex::encode(Sha256::digest(b"\"plain\""))
+        );
+    }
 }

@@ -801,33 +801,32 @@ async fn apply<C: GenericClient + Sync>(c: &mut Cached<'_, C>, m: &Mutation) -> 
             record: r,
             expire_before_ms,
         } => {
-            c.execute(
-                "DELETE FROM idempotency WHERE account_id = $1 AND product = $2 AND action = $3
-                    AND token = $4 AND created_ms < $5",
-                &[
-                    &r.account_id,
-                    &r.product.as_str(),
-                    &r.action,
-                    &r.token,
-                    expire_before_ms,
-                ],
-            )
-            .await?;
-            c.execute(
-                "INSERT INTO idempotency (account_id, product, action, token, request_hash, response, created_ms)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                &[
-                    &r.account_id,
-                    &r.product.as_str(),
-                    &r.action,
-                    &r.token,
-                    &r.request_hash,
-                    &r.response,
-                    &r.created_ms,
-                ],
-            )
-            .await
-            .map_err(insert_err("client token"))?;
+            // One statement: an expired record is replaced, a live one changes nothing.
+            let n = c
+                .execute(
+                    "INSERT INTO idempotency (account_id, product, action, token, request_hash, response, created_ms)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)
+                     ON CONFLICT (account_id, product, action, token) DO UPDATE SET
+                        request_hash = excluded.request_hash, response = excluded.response,
+                        created_ms = excluded.created_ms
+                     WHERE idempotency.created_ms < $8",
+                    &[
+                        &r.account_id,
+                        &r.product.as_str(),
+                        &r.action,
+                        &r.token,
+                        &r.request_hash,
+                        &r.response,
+                        &r.created_ms,
+                        expire_before_ms,
+                    ],
+                )
+                .await?;
+            if n != 1 {
+                return Err(Error::Store(StoreError::Conflict(
+                    "client token already exists".into(),
+                )));
+            }
         }
     }
     Ok(())

@@ -419,9 +419,8 @@ impl Bss {
                 Mutation::PutJob(expiry),
                 Mutation::PutJob(release),
             ];
-            match self.ctx.store.commit(batch).await {
+            match self.ctx.engine.commit(batch).await {
                 Ok(()) => {
-                    self.ctx.engine.notify();
                     return Ok(order.id);
                 }
                 Err(StoreError::Conflict(_)) => continue,
@@ -522,7 +521,7 @@ impl Bss {
             let expiry = self.ctx.expiry_job(&instance, Some(&sub));
             match self
                 .ctx
-                .store
+                .engine
                 .commit(vec![
                     Mutation::UpdateInstance(instance),
                     Mutation::PutJob(expiry),
@@ -530,7 +529,6 @@ impl Bss {
                 .await
             {
                 Ok(()) => {
-                    self.ctx.engine.notify();
                     return Ok(Reply::no_content());
                 }
                 Err(StoreError::Conflict(_)) => continue,

@@ -240,7 +240,7 @@ impl Havenask {
             true,
         );
         self.ctx
-            .store
+            .engine
             .commit(vec![
                 Mutation::InsertInstance(instance),
                 Mutation::PutJob(job),
@@ -248,7 +248,6 @@ impl Havenask {
             ])
             .await
             .map_err(store_error)?;
-        self.ctx.engine.notify();
         Ok(json!({"instanceId": instance_id}))
     }
 

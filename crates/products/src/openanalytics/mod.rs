@@ -144,14 +144,13 @@ impl Openanalytics {
             JobOutcome::new("running", None, FailedOutcome::new("creating_failed", None)),
         );
         self.ctx
-            .store
+            .engine
             .commit(vec![
                 Mutation::InsertInstance(instance),
                 Mutation::PutJob(job),
             ])
             .await
             .map_err(store_error)?;
-        self.ctx.engine.notify();
         Ok(result(call.request_id, &id))
     }
 

@@ -274,8 +274,7 @@ impl RocketMq {
         instance.doc = doc.to_value();
         let mut batch = vec![Mutation::InsertInstance(instance), Mutation::PutJob(job)];
         batch.extend(extra);
-        self.ctx.store.commit(batch).await.map_err(errors::store)?;
-        self.ctx.engine.notify();
+        self.ctx.engine.commit(batch).await.map_err(errors::store)?;
         Ok(Reply::ok(answer))
     }
 
@@ -538,7 +537,7 @@ impl RocketMq {
             );
             match self
                 .ctx
-                .store
+                .engine
                 .commit(vec![
                     Mutation::UpdateInstance(instance),
                     Mutation::PutJob(job),
@@ -546,7 +545,6 @@ impl RocketMq {
                 .await
             {
                 Ok(()) => {
-                    self.ctx.engine.notify();
                     return Ok(Reply::ok(json!({"job_id": job_id})));
                 }
                 Err(StoreError::Conflict(_)) => continue,

@@ -205,17 +205,14 @@ impl StarRocks {
     }
 
     async fn create(&self, call: &Call<'_>) -> Result<Value, AliError> {
-        let mut body = match &call.input.body {
-            Value::Null => json!({}),
-            other => other.clone(),
+        let empty = json!({});
+        let body = match &call.input.body {
+            Value::Null => &empty,
+            other => other,
         };
-        let req: CreateRequest = serde_path_to_error::deserialize(body.clone())
+        let req: CreateRequest = serde_path_to_error::deserialize(body)
             .map_err(|e| invalid(format!("{} has the wrong type: {}", e.path(), e.inner())))?;
-        if let Some(map) = body.as_object_mut() {
-            map.remove("ClientToken");
-            map.remove("clientToken");
-        }
-        let hash = request_hash(&body);
+        let hash = request_hash(body, &["ClientToken", "clientToken"]);
         let caller = call.caller;
         let token = req.client_token.clone().filter(|t| !t.is_empty());
         if let Some(token) = &token {
@@ -360,11 +357,8 @@ impl StarRocks {
                 expire_before_ms: now - CLIENT_TOKEN_TTL_MS,
             });
         }
-        match self.ctx.store.commit(batch).await {
-            Ok(()) => {
-                self.ctx.engine.notify();
-                Ok(data)
-            }
+        match self.ctx.engine.commit(batch).await {
+            Ok(()) => Ok(data),
             // A concurrent request with the same token won: answer as it did.
             Err(StoreError::Conflict(_)) if token.is_some() => {
                 let token = token.expect("checked above");
@@ -938,9 +932,8 @@ impl StarRocks {
                 Mutation::PutOrder(order),
                 Mutation::PutJob(expiry),
             ];
-            match self.ctx.store.commit(batch).await {
+            match self.ctx.engine.commit(batch).await {
                 Ok(()) => {
-                    self.ctx.engine.notify();
                     return Ok(json!(order_id));
                 }
                 Err(StoreError::Conflict(_)) => continue,

@@ -280,7 +280,7 @@ impl TaurusDb {
         });
         let job_id = job.id.clone();
         self.ctx
-            .store
+            .engine
             .commit(vec![
                 Mutation::InsertInstance(instance),
                 Mutation::PutJob(job),

@@ -144,14 +144,13 @@ impl TaurusDb {
         let job = self.job(&instance, step);
         let job_id = job.id.clone();
         self.ctx
-            .store
+            .engine
             .commit(vec![
                 Mutation::InsertInstance(instance),
                 Mutation::PutJob(job),
             ])
             .await
             .map_err(internal)?;
-        self.ctx.engine.notify();
         Ok(job_id)
     }
 
@@ -178,7 +177,7 @@ impl TaurusDb {
             let job_id = job.id.clone();
             match self
                 .ctx
-                .store
+                .engine
                 .commit(vec![
                     Mutation::UpdateInstance(instance),
                     Mutation::PutJob(job),
@@ -186,7 +185,6 @@ impl TaurusDb {
                 .await
             {
                 Ok(()) => {
-                    self.ctx.engine.notify();
                     return Ok(job_id);
                 }
                 Err(StoreError::Conflict(_)) => continue,
