@@ -47,6 +47,9 @@ pub struct RawResponse {
 
 pub struct Gateway {
     apis: Vec<Arc<dyn HuaweiApi>>,
+    /// Every route of every api, with the index of its api and its count of segments,
+    /// so most are passed over with one comparison.
+    routes: Vec<(usize, &'static Route, usize)>,
     keys: Arc<dyn KeyResolver>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdSource>,
@@ -83,8 +86,15 @@ impl Gateway {
         tokens: TokenKey,
         regions: Regions,
     ) -> Self {
+        let routes = apis
+            .iter()
+            .enumerate()
+            .flat_map(|(index, api)| api.routes().iter().map(move |r| (index, r)))
+            .map(|(index, route)| (index, route, route.path.split('/').count()))
+            .collect();
         Self {
             apis,
+            routes,
             keys,
             clock,
             ids,
@@ -224,17 +234,16 @@ impl Gateway {
         };
         let segments = decoded_segments(path);
         let mut best: Option<(Vec<bool>, Matched<'_>)> = None;
-        for api in &self.apis {
-            for route in api.routes() {
-                if route.method != method {
-                    continue;
-                }
-                let Some((rank, params)) = match_template(route.path, &segments) else {
-                    continue;
-                };
-                if best.as_ref().is_none_or(|(r, _)| rank < *r) {
-                    best = Some((rank, Matched { api, route, params }));
-                }
+        for &(index, route, length) in &self.routes {
+            if length != segments.len() || route.method != method {
+                continue;
+            }
+            let Some((rank, params)) = match_template(route.path, &segments) else {
+                continue;
+            };
+            if best.as_ref().is_none_or(|(r, _)| rank < *r) {
+                let api = &self.apis[index];
+                best = Some((rank, Matched { api, route, params }));
             }
         }
         best.map(|(_, m)| m).ok_or_else(HwError::api_not_found)
@@ -424,8 +433,7 @@ fn match_template(
     template: &str,
     segments: &[Cow<'_, str>],
 ) -> Option<(Vec<bool>, BTreeMap<String, String>)> {
-    // Most templates differ in length: refuse them before allocating anything.
-    if template.bytes().filter(|&b| b == b'/').count() + 1 != segments.len() {
+    if template.split('/').count() != segments.len() {
         return None;
     }
     let mut rank = Vec::with_capacity(segments.len());
