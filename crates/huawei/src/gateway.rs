@@ -433,25 +433,36 @@ fn match_template(
     template: &str,
     segments: &[Cow<'_, str>],
 ) -> Option<(Vec<bool>, BTreeMap<String, String>)> {
-    if template.split('/').count() != segments.len() {
+    // Most templates fail within a few segments: nothing is allocated until one matches.
+    let mut parts = template.split('/');
+    for decoded in segments {
+        let part = parts.next()?;
+        let fits = match param_name(part) {
+            Some(_) => !decoded.is_empty(),
+            None => part == decoded,
+        };
+        if !fits {
+            return None;
+        }
+    }
+    if parts.next().is_some() {
         return None;
     }
     let mut rank = Vec::with_capacity(segments.len());
     let mut params = BTreeMap::new();
-    for (t, decoded) in template.split('/').zip(segments) {
-        if let Some(name) = t.strip_prefix('{').and_then(|n| n.strip_suffix('}')) {
-            if decoded.is_empty() {
-                return None;
-            }
+    for (part, decoded) in template.split('/').zip(segments) {
+        let name = param_name(part);
+        rank.push(name.is_some());
+        if let Some(name) = name {
             params.insert(name.to_owned(), decoded.clone().into_owned());
-            rank.push(true);
-        } else if t == decoded {
-            rank.push(false);
-        } else {
-            return None;
         }
     }
     Some((rank, params))
+}
+
+/// `name` for a `{name}` template segment.
+fn param_name(part: &str) -> Option<&str> {
+    part.strip_prefix('{').and_then(|n| n.strip_suffix('}'))
 }
 
 fn decode_body(req: &RawRequest) -> (Value, Option<String>) {
