@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use cloudtwin_core::{CallHooks, Caller, Clock, IdSource, KeyResolver, NoHooks, NonceLedger};
 use serde_json::Value;
-use tracing::Instrument;
 
 use crate::api::Call;
 use crate::signature::{self, SignatureError, SignedRequest};
@@ -52,6 +51,8 @@ pub struct Gateway {
 /// What serving a call learned besides its answer, for the hooks and the headers.
 #[derive(Default)]
 struct Routed {
+    /// The action the request names, known or not.
+    action: Option<String>,
     product: Option<&'static str>,
     operation: Option<&'static str>,
     retry_after_ms: Option<u64>,
@@ -93,76 +94,65 @@ impl Gateway {
         auth.starts_with("ACS3-")
             || auth.starts_with("acs ")
             || req.header("x-acs-version").is_some()
-            || form_pairs(req.raw_query.as_bytes()).any(|(k, _)| k == "Signature")
+            || form_urlencoded::parse(req.raw_query.as_bytes()).any(|(k, _)| k == "Signature")
     }
 
     pub async fn handle(&self, req: RawRequest) -> RawResponse {
         let request_id = self.request_id();
-        let span =
-            tracing::info_span!("aliyun", request_id = %request_id, action = tracing::field::Empty);
-        async {
-            let started = std::time::Instant::now();
-            let mut routed = Routed::default();
-            let result = self.serve(&req, &request_id, &mut routed).await;
-            let (status, body) = match result {
-                Ok(body) => (200, body),
-                Err(e) => {
-                    let host = req.header("host").unwrap_or("cloudtwin");
-                    (e.status, e.body(&request_id, host))
-                }
-            };
-            let code = body.get("Code").and_then(Value::as_str).unwrap_or("");
-            let elapsed = started.elapsed();
-            tracing::info!(
-                status,
-                code,
-                elapsed_us = elapsed.as_micros() as u64,
-                "answered"
-            );
-            self.hooks.answered(
-                routed.product.unwrap_or("unknown"),
-                routed.operation.unwrap_or("unknown"),
-                if status < 400 { "OK" } else { code },
-                elapsed,
-            );
-            let (content_type, bytes) = match xml_root(&req, status) {
-                Some(root) => (
-                    "text/xml;charset=utf-8",
-                    crate::xml::to_xml(&root, &body).into_bytes(),
-                ),
-                None => (
-                    "application/json;charset=utf-8",
-                    serde_json::to_vec(&body).expect("a JSON value always serializes"),
-                ),
-            };
-            let mut headers = vec![
-                ("content-type".into(), content_type.into()),
-                ("x-acs-request-id".into(), request_id.clone()),
-            ];
-            // What Tea's `get_throttling_time_left` reads (milliseconds) to back off.
-            if let Some(ms) = routed.retry_after_ms {
-                headers.push(("x-acs-retry-after".into(), ms.to_string()));
+        let started = std::time::Instant::now();
+        let mut routed = Routed::default();
+        let result = self.serve(&req, &request_id, &mut routed).await;
+        let (status, body) = match result {
+            Ok(body) => (200, body),
+            Err(e) => {
+                let host = req.header("host").unwrap_or("cloudtwin");
+                (e.status, e.body(&request_id, host))
             }
-            RawResponse {
-                status,
-                headers,
-                body: bytes,
-            }
+        };
+        let code = body.get("Code").and_then(Value::as_str).unwrap_or("");
+        let elapsed = started.elapsed();
+        // The request's one line; its fields are formatted only when the level is on.
+        tracing::info!(
+            status,
+            code,
+            elapsed_us = elapsed.as_micros() as u64,
+            request_id = %request_id,
+            action = routed.action.as_deref(),
+            "answered"
+        );
+        self.hooks.answered(
+            routed.product.unwrap_or("unknown"),
+            routed.operation.unwrap_or("unknown"),
+            if status < 400 { "OK" } else { code },
+            elapsed,
+        );
+        let (content_type, bytes) = match xml_root(&req, status) {
+            Some(root) => (
+                "text/xml;charset=utf-8",
+                crate::xml::to_xml(&root, &body).into_bytes(),
+            ),
+            None => (
+                "application/json;charset=utf-8",
+                serde_json::to_vec(&body).expect("a JSON value always serializes"),
+            ),
+        };
+        let mut headers = vec![
+            ("content-type".into(), content_type.into()),
+            ("x-acs-request-id".into(), request_id),
+        ];
+        // What Tea's `get_throttling_time_left` reads (milliseconds) to back off.
+        if let Some(ms) = routed.retry_after_ms {
+            headers.push(("x-acs-retry-after".into(), ms.to_string()));
         }
-        .instrument(span)
-        .await
+        RawResponse {
+            status,
+            headers,
+            body: bytes,
+        }
     }
 
     fn request_id(&self) -> String {
-        let h = self.ids.hex(32).to_uppercase();
-        format!(
-            "{}-{}-{}-{}-{}",
-            &h[0..8],
-            &h[8..12],
-            &h[12..16],
-            &h[16..20],
-            &h[20..32]
-        )
+        request_id_from_hex(&self.ids.hex(32))
     }
 
     async fn serve(
@@ -173,7 +163,7 @@ impl Gateway {
     ) -> Result<Value, AliError> {
         let mut input = decode_input(req)?;
         let (version, action) = route_keys(req, &input)?;
-        tracing::Span::current().record("action", action.as_str());
+        routed.action = Some(action.clone());
         let api = self
             .apis
             .iter()
@@ -277,6 +267,18 @@ impl Gateway {
     }
 }
 
+/// 32 hex digits, uppercase and grouped 8-4-4-4-12, as Alibaba's request ids are.
+fn request_id_from_hex(hex: &str) -> String {
+    let mut id = String::with_capacity(36);
+    for (i, c) in hex.chars().enumerate() {
+        if matches!(i, 8 | 12 | 16 | 20) {
+            id.push('-');
+        }
+        id.push(c.to_ascii_uppercase());
+    }
+    id
+}
+
 /// Parameters of the RPC protocol itself, not of the operation.
 const RPC_PROTOCOL_PARAMS: &[&str] = &[
     "Action",
@@ -337,19 +339,24 @@ fn percent_decode(segment: &str) -> Option<String> {
 
 /// For an RPC v1 call that asked for `Format=XML`: the root element of its answer.
 fn xml_root(req: &RawRequest, status: u16) -> Option<String> {
-    let query: BTreeMap<String, String> = form_pairs(req.raw_query.as_bytes()).collect();
-    let xml = query.contains_key("Signature")
-        && query
-            .get("Format")
-            .is_some_and(|f| f.eq_ignore_ascii_case("xml"));
+    // The last of a repeated parameter wins, as in the decoded input.
+    let (mut signed, mut format, mut action) = (false, None, None);
+    for (k, v) in form_urlencoded::parse(req.raw_query.as_bytes()) {
+        match &*k {
+            "Signature" => signed = true,
+            "Format" => format = Some(v),
+            "Action" => action = Some(v),
+            _ => {}
+        }
+    }
+    let xml = signed && format.is_some_and(|f| f.eq_ignore_ascii_case("xml"));
     if !xml {
         return None;
     }
     if status >= 400 {
         return Some("Error".into());
     }
-    let action = query.get("Action").map(String::as_str).unwrap_or("");
-    Some(format!("{action}Response"))
+    Some(format!("{}Response", action.as_deref().unwrap_or("")))
 }
 
 fn api_not_found(version: &str, action: &str) -> AliError {
@@ -429,6 +436,14 @@ fn route_keys(req: &RawRequest, input: &Input) -> Result<(String, String), AliEr
 #[cfg(test)]
 mod path_template_tests {
     use super::*;
+
+    #[test]
+    fn request_ids_look_like_alibaba_s() {
+        assert_eq!(
+            request_id_from_hex("0123456789abcdef0123456789abcdef"),
+            "01234567-89AB-CDEF-0123-456789ABCDEF"
+        );
+    }
 
     fn params(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs

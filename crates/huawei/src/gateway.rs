@@ -1,13 +1,13 @@
 //! The Huawei front door: route, authenticate (SDK-HMAC-SHA256 or an IAM token), check the
 //! project, call the product, wrap the answer with `X-Request-Id`.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use cloudtwin_core::{CallHooks, Caller, Clock, IdSource, KeyResolver, NoHooks};
 use percent_encoding::percent_decode_str;
 use serde_json::Value;
-use tracing::Instrument;
 
 use crate::api::{AuthMethod, Call, Project};
 use crate::projects::Regions;
@@ -47,6 +47,9 @@ pub struct RawResponse {
 
 pub struct Gateway {
     apis: Vec<Arc<dyn HuaweiApi>>,
+    /// Every route of every api, with the index of its api and its count of segments,
+    /// so most are passed over with one comparison.
+    routes: Vec<(usize, &'static Route, usize)>,
     keys: Arc<dyn KeyResolver>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdSource>,
@@ -83,8 +86,15 @@ impl Gateway {
         tokens: TokenKey,
         regions: Regions,
     ) -> Self {
+        let routes = apis
+            .iter()
+            .enumerate()
+            .flat_map(|(index, api)| api.routes().iter().map(move |r| (index, r)))
+            .map(|(index, route)| (index, route, route.path.split('/').count()))
+            .collect();
         Self {
             apis,
+            routes,
             keys,
             clock,
             ids,
@@ -119,60 +129,53 @@ impl Gateway {
 
     pub async fn handle(&self, req: RawRequest) -> RawResponse {
         let request_id = self.ids.hex(32);
-        let span = tracing::info_span!(
-            "huawei",
+        let started = std::time::Instant::now();
+        let mut routed = Routed::default();
+        let (status, mut headers, body) = match self.serve(&req, &request_id, &mut routed).await {
+            Ok(reply) => (reply.status, reply.headers, reply.body),
+            Err(e) => (e.status, Vec::new(), Some(e.body(&request_id))),
+        };
+        let code = body
+            .as_ref()
+            .and_then(|b| b.get("error_code"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let elapsed = started.elapsed();
+        // The request's one line; its fields are formatted only when the level is on.
+        tracing::info!(
+            status,
+            code,
+            elapsed_us = elapsed.as_micros() as u64,
             request_id = %request_id,
-            operation = tracing::field::Empty
+            operation = routed.operation,
+            "answered"
         );
-        async {
-            let started = std::time::Instant::now();
-            let mut routed = Routed::default();
-            let (status, mut headers, body) = match self.serve(&req, &request_id, &mut routed).await
-            {
-                Ok(reply) => (reply.status, reply.headers, reply.body),
-                Err(e) => (e.status, Vec::new(), Some(e.body(&request_id))),
-            };
-            let code = body
-                .as_ref()
-                .and_then(|b| b.get("error_code"))
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            let elapsed = started.elapsed();
-            tracing::info!(
-                status,
-                code,
-                elapsed_us = elapsed.as_micros() as u64,
-                "answered"
-            );
-            self.hooks.answered(
-                routed.product.unwrap_or("unknown"),
-                routed.operation.unwrap_or("unknown"),
-                if status < 400 { "OK" } else { code },
-                elapsed,
-            );
-            // urllib3's retry (the SDK's 429 status_forcelist) honours Retry-After, in seconds.
-            if let Some(ms) = routed.retry_after_ms {
-                headers.push(("retry-after".into(), ms.div_ceil(1000).max(1).to_string()));
-            }
-            headers.push(("x-request-id".into(), request_id.clone()));
-            let bytes = match body {
-                Some(b) => {
-                    headers.push((
-                        "content-type".into(),
-                        "application/json;charset=utf-8".into(),
-                    ));
-                    serde_json::to_vec(&b).expect("a JSON value always serializes")
-                }
-                None => Vec::new(),
-            };
-            RawResponse {
-                status,
-                headers,
-                body: bytes,
-            }
+        self.hooks.answered(
+            routed.product.unwrap_or("unknown"),
+            routed.operation.unwrap_or("unknown"),
+            if status < 400 { "OK" } else { code },
+            elapsed,
+        );
+        // urllib3's retry (the SDK's 429 status_forcelist) honours Retry-After, in seconds.
+        if let Some(ms) = routed.retry_after_ms {
+            headers.push(("retry-after".into(), ms.div_ceil(1000).max(1).to_string()));
         }
-        .instrument(span)
-        .await
+        headers.push(("x-request-id".into(), request_id));
+        let bytes = match body {
+            Some(b) => {
+                headers.push((
+                    "content-type".into(),
+                    "application/json;charset=utf-8".into(),
+                ));
+                serde_json::to_vec(&b).expect("a JSON value always serializes")
+            }
+            None => Vec::new(),
+        };
+        RawResponse {
+            status,
+            headers,
+            body: bytes,
+        }
     }
 
     async fn serve(
@@ -182,7 +185,6 @@ impl Gateway {
         routed: &mut Routed,
     ) -> Result<crate::Reply, HwError> {
         let matched = self.route(&req.method, &req.path)?;
-        tracing::Span::current().record("operation", matched.route.operation);
         routed.product = Some(matched.api.product());
         routed.operation = Some(matched.route.operation);
         let auth = self.authenticate(req, matched.route).await?;
@@ -230,19 +232,18 @@ impl Gateway {
             Some(p) if !p.is_empty() => p,
             _ => path,
         };
-        let segments: Vec<&str> = path.split('/').collect();
+        let segments = decoded_segments(path);
         let mut best: Option<(Vec<bool>, Matched<'_>)> = None;
-        for api in &self.apis {
-            for route in api.routes() {
-                if route.method != method {
-                    continue;
-                }
-                let Some((rank, params)) = match_template(route.path, &segments) else {
-                    continue;
-                };
-                if best.as_ref().is_none_or(|(r, _)| rank < *r) {
-                    best = Some((rank, Matched { api, route, params }));
-                }
+        for &(index, route, length) in &self.routes {
+            if length != segments.len() || route.method != method {
+                continue;
+            }
+            let Some((rank, params)) = match_template(route.path, &segments) else {
+                continue;
+            };
+            if best.as_ref().is_none_or(|(r, _)| rank < *r) {
+                let api = &self.apis[index];
+                best = Some((rank, Matched { api, route, params }));
             }
         }
         best.map(|(_, m)| m).ok_or_else(HwError::api_not_found)
@@ -420,32 +421,48 @@ impl Gateway {
     }
 }
 
+/// A request path's segments, percent-decoded once for matching against every template.
+fn decoded_segments(path: &str) -> Vec<Cow<'_, str>> {
+    path.split('/')
+        .map(|s| percent_decode_str(s).decode_utf8_lossy())
+        .collect()
+}
+
 /// `Some((rank, params))` if the template matches; rank has `true` at each `{param}`.
 fn match_template(
     template: &str,
-    segments: &[&str],
+    segments: &[Cow<'_, str>],
 ) -> Option<(Vec<bool>, BTreeMap<String, String>)> {
-    let parts: Vec<&str> = template.split('/').collect();
-    if parts.len() != segments.len() {
-        return None;
-    }
-    let mut rank = Vec::with_capacity(parts.len());
-    let mut params = BTreeMap::new();
-    for (t, s) in parts.iter().zip(segments) {
-        let decoded = percent_decode_str(s).decode_utf8_lossy();
-        if let Some(name) = t.strip_prefix('{').and_then(|n| n.strip_suffix('}')) {
-            if decoded.is_empty() {
-                return None;
-            }
-            params.insert(name.to_owned(), decoded.into_owned());
-            rank.push(true);
-        } else if *t == decoded {
-            rank.push(false);
-        } else {
+    // Most templates fail within a few segments: nothing is allocated until one matches.
+    let mut parts = template.split('/');
+    for decoded in segments {
+        let part = parts.next()?;
+        let fits = match param_name(part) {
+            Some(_) => !decoded.is_empty(),
+            None => part == decoded,
+        };
+        if !fits {
             return None;
         }
     }
+    if parts.next().is_some() {
+        return None;
+    }
+    let mut rank = Vec::with_capacity(segments.len());
+    let mut params = BTreeMap::new();
+    for (part, decoded) in template.split('/').zip(segments) {
+        let name = param_name(part);
+        rank.push(name.is_some());
+        if let Some(name) = name {
+            params.insert(name.to_owned(), decoded.clone().into_owned());
+        }
+    }
     Some((rank, params))
+}
+
+/// `name` for a `{name}` template segment.
+fn param_name(part: &str) -> Option<&str> {
+    part.strip_prefix('{').and_then(|n| n.strip_suffix('}'))
 }
 
 fn decode_body(req: &RawRequest) -> (Value, Option<String>) {
@@ -468,8 +485,8 @@ fn mask(ak: &str) -> String {
 mod tests {
     use super::*;
 
-    fn segments(p: &str) -> Vec<&str> {
-        p.split('/').collect()
+    fn segments(p: &str) -> Vec<Cow<'_, str>> {
+        decoded_segments(p)
     }
 
     #[test]

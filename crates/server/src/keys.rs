@@ -1,9 +1,10 @@
 //! Accounts, access keys and the master key that seals their secrets.
 
+use std::collections::HashMap;
 use std::fs;
 use std::io::Write;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
 use cloudtwin_core::ids::ALNUM;
@@ -14,6 +15,14 @@ use cloudtwin_store::{IamPassword, Mutation, Store, StoreError};
 use serde::Serialize;
 
 pub const DEFAULT_ACCOUNT: &str = "default";
+
+/// How long a resolved key is used without reading the store again. A key that another
+/// process removes or replaces (the CLI beside the server, another replica) stops working
+/// within this time; changes made through this process take effect at once.
+pub const KEY_CACHE_TTL_MS: i64 = 2_000;
+
+/// More keys than any tenant list holds; past it the cache starts over.
+const MAX_CACHED_KEYS: usize = 10_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -94,6 +103,71 @@ pub struct IssuedKey {
     pub access_key_secret: String,
 }
 
+/// Keys resolved lately, by id, so a request costs no store read and no decryption.
+/// Only keys that exist are kept: a key created elsewhere works at once.
+#[derive(Default)]
+struct KeyCache {
+    inner: RwLock<CachedKeys>,
+}
+
+#[derive(Default)]
+struct CachedKeys {
+    entries: HashMap<String, CachedKey>,
+    /// Bumped by every [`KeyCache::clear`]: a lookup that began before one must not
+    /// store what it read.
+    generation: u64,
+}
+
+struct CachedKey {
+    key: ResolvedKey,
+    resolved_ms: i64,
+}
+
+enum Cached {
+    Hit(ResolvedKey),
+    Miss { generation: u64 },
+}
+
+impl KeyCache {
+    fn get(&self, id: &str, now_ms: i64) -> Cached {
+        let inner = self.inner.read().expect("key cache lock");
+        match inner.entries.get(id) {
+            // A clock that went back does not stretch the entry's life.
+            Some(c) if (0..KEY_CACHE_TTL_MS).contains(&(now_ms - c.resolved_ms)) => {
+                Cached::Hit(c.key.clone())
+            }
+            _ => Cached::Miss {
+                generation: inner.generation,
+            },
+        }
+    }
+
+    /// Keeps `key`, read from the store at `resolved_ms`, unless the cache was cleared
+    /// since `generation`.
+    fn put(&self, id: &str, key: &ResolvedKey, resolved_ms: i64, generation: u64) {
+        let mut inner = self.inner.write().expect("key cache lock");
+        if inner.generation != generation {
+            return;
+        }
+        if inner.entries.len() >= MAX_CACHED_KEYS {
+            inner.entries.clear();
+        }
+        inner.entries.insert(
+            id.to_owned(),
+            CachedKey {
+                key: key.clone(),
+                resolved_ms,
+            },
+        );
+    }
+
+    fn clear(&self) {
+        let mut inner = self.inner.write().expect("key cache lock");
+        inner.entries.clear();
+        inner.generation += 1;
+    }
+}
+
 /// Resolves and issues keys; secrets are sealed before they reach the store.
 #[derive(Clone)]
 pub struct Keyring {
@@ -101,9 +175,32 @@ pub struct Keyring {
     pub master_key: Arc<MasterKey>,
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdSource>,
+    /// Shared by every clone, so a change made through one is seen by all.
+    cache: Arc<KeyCache>,
 }
 
 impl Keyring {
+    pub fn new(
+        store: Arc<dyn Store>,
+        master_key: Arc<MasterKey>,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdSource>,
+    ) -> Self {
+        Self {
+            store,
+            master_key,
+            clock,
+            ids,
+            cache: Arc::default(),
+        }
+    }
+
+    /// Drops every resolved key kept in memory: for changes to keys made past the
+    /// keyring (a reset, a snapshot import), so they take effect at once.
+    pub fn forget_resolved_keys(&self) {
+        self.cache.clear();
+    }
+
     fn sealed_key(&self, account_id: &str, id: &str, secret: &str) -> AccessKey {
         let mut nonce = [0u8; 12];
         self.ids.fill(&mut nonce);
@@ -158,6 +255,8 @@ impl Keyring {
             Err(StoreError::Conflict(_)) => Err(KeyError::AccountExists(name.to_owned())),
             other => other.map_err(KeyError::from),
         }?;
+        // The pair given may replace a key of that id.
+        self.cache.clear();
         Ok(IssuedKey {
             account: account.name,
             account_id: account.id,
@@ -185,7 +284,7 @@ impl Keyring {
             }
         };
         if let Some((id, secret)) = env_key {
-            let current = self.resolve_key(id).await?;
+            let current = self.read_key(id).await?;
             let unchanged =
                 current.is_some_and(|k| k.account_id == account.id && k.secret == secret);
             if !unchanged {
@@ -193,12 +292,28 @@ impl Keyring {
                 self.store
                     .commit(vec![Mutation::PutAccessKey(sealed)])
                     .await?;
+                self.cache.clear();
             }
         }
         Ok(None)
     }
 
+    /// The key from the cache while it is fresh, else from the store.
     async fn resolve_key(&self, access_key_id: &str) -> Result<Option<ResolvedKey>, KeyError> {
+        let now = self.clock.now_ms();
+        let generation = match self.cache.get(access_key_id, now) {
+            Cached::Hit(key) => return Ok(Some(key)),
+            Cached::Miss { generation } => generation,
+        };
+        let key = self.read_key(access_key_id).await?;
+        if let Some(key) = &key {
+            self.cache.put(access_key_id, key, now, generation);
+        }
+        Ok(key)
+    }
+
+    /// The key as the store holds it now, its secret unsealed.
+    async fn read_key(&self, access_key_id: &str) -> Result<Option<ResolvedKey>, KeyError> {
         let Some(key) = self.store.access_key(access_key_id).await? else {
             return Ok(None);
         };
@@ -253,5 +368,153 @@ impl KeyResolver for Keyring {
             KeyError::Store(StoreError::Unavailable(m)) => LookupError::Unavailable(m),
             other => LookupError::Failed(other.to_string()),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use cloudtwin_core::{ManualClock, RandomIds};
+    use cloudtwin_store::{ResetScope, SqliteStore};
+
+    use super::*;
+
+    const ID: &str = "LTAIcachetest000000001";
+
+    fn key(secret: &str) -> ResolvedKey {
+        ResolvedKey {
+            account_id: "1".into(),
+            secret: secret.into(),
+        }
+    }
+
+    fn hit(cache: &KeyCache, id: &str, now_ms: i64) -> Option<String> {
+        match cache.get(id, now_ms) {
+            Cached::Hit(k) => Some(k.secret),
+            Cached::Miss { .. } => None,
+        }
+    }
+
+    fn put(cache: &KeyCache, id: &str, key: &ResolvedKey, resolved_ms: i64) {
+        let Cached::Miss { generation } = cache.get(id, resolved_ms) else {
+            panic!("{id} is cached already");
+        };
+        cache.put(id, key, resolved_ms, generation);
+    }
+
+    #[test]
+    fn a_cached_key_lives_for_the_ttl_only() {
+        let cache = KeyCache::default();
+        put(&cache, ID, &key("s1"), 1_000);
+        assert_eq!(hit(&cache, ID, 1_000).as_deref(), Some("s1"));
+        assert_eq!(
+            hit(&cache, ID, 1_000 + KEY_CACHE_TTL_MS - 1).as_deref(),
+            Some("s1")
+        );
+        assert_eq!(hit(&cache, ID, 1_000 + KEY_CACHE_TTL_MS), None);
+        assert_eq!(hit(&cache, ID, 999), None, "the clock went back");
+        assert_eq!(hit(&cache, "LTAIother", 1_000), None);
+    }
+
+    #[test]
+    fn a_lookup_that_began_before_a_clear_stores_nothing() {
+        let cache = KeyCache::default();
+        let Cached::Miss { generation } = cache.get(ID, 0) else {
+            panic!("empty cache hit");
+        };
+        cache.clear();
+        cache.put(ID, &key("read before the clear"), 0, generation);
+        assert_eq!(hit(&cache, ID, 0), None);
+    }
+
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        store: Arc<dyn Store>,
+        clock: ManualClock,
+        /// The server's keyring.
+        keyring: Keyring,
+        /// Another process on the same store, with its own cache.
+        other: Keyring,
+    }
+
+    async fn fixture() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> =
+            Arc::new(SqliteStore::open(dir.path().join("cloudtwin.db")).unwrap());
+        let clock = ManualClock::new(1_700_000_000_000);
+        let master_key = Arc::new(MasterKey::from_bytes(&[3u8; 32]));
+        let keyring = |clock: ManualClock| {
+            Keyring::new(
+                store.clone(),
+                master_key.clone(),
+                Arc::new(clock),
+                Arc::new(RandomIds),
+            )
+        };
+        let fixture = Fixture {
+            keyring: keyring(clock.clone()),
+            other: keyring(clock.clone()),
+            _dir: dir,
+            store,
+            clock,
+        };
+        fixture
+            .keyring
+            .ensure_default(Some((ID, "secret-1")))
+            .await
+            .unwrap();
+        fixture
+    }
+
+    async fn secret(keyring: &Keyring, id: &str) -> Option<String> {
+        keyring.resolve(id).await.unwrap().map(|k| k.secret)
+    }
+
+    #[tokio::test]
+    async fn another_process_s_change_shows_within_the_ttl() {
+        let f = fixture().await;
+        assert_eq!(secret(&f.keyring, ID).await.as_deref(), Some("secret-1"));
+        f.other
+            .ensure_default(Some((ID, "secret-2")))
+            .await
+            .unwrap();
+        assert_eq!(
+            secret(&f.keyring, ID).await.as_deref(),
+            Some("secret-1"),
+            "served from memory"
+        );
+        f.clock.advance(KEY_CACHE_TTL_MS);
+        assert_eq!(secret(&f.keyring, ID).await.as_deref(), Some("secret-2"));
+
+        f.store.reset(ResetScope::All).await.unwrap();
+        f.clock.advance(KEY_CACHE_TTL_MS);
+        assert_eq!(secret(&f.keyring, ID).await, None, "deleted elsewhere");
+    }
+
+    #[tokio::test]
+    async fn changes_through_this_keyring_show_at_once() {
+        let f = fixture().await;
+        assert_eq!(secret(&f.keyring, ID).await.as_deref(), Some("secret-1"));
+        f.keyring
+            .ensure_default(Some((ID, "secret-2")))
+            .await
+            .unwrap();
+        assert_eq!(secret(&f.keyring, ID).await.as_deref(), Some("secret-2"));
+
+        // A reset or an import goes past the keyring and tells it.
+        f.store.reset(ResetScope::All).await.unwrap();
+        f.keyring.forget_resolved_keys();
+        assert_eq!(secret(&f.keyring, ID).await, None);
+    }
+
+    #[tokio::test]
+    async fn an_unknown_key_is_looked_up_each_time() {
+        let f = fixture().await;
+        let new_id = "LTAIcreatedelsewhere01";
+        assert_eq!(secret(&f.keyring, new_id).await, None);
+        f.other
+            .create_account("team-a", Some((new_id, "fresh")))
+            .await
+            .unwrap();
+        assert_eq!(secret(&f.keyring, new_id).await.as_deref(), Some("fresh"));
     }
 }

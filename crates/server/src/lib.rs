@@ -184,12 +184,7 @@ fn open_with(
     let ids: Arc<dyn IdSource> = Arc::new(RandomIds);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let master_key = Arc::new(keys::load_master_key(data_dir, master_key, ids.as_ref())?);
-    let keyring = Keyring {
-        store: store.clone(),
-        master_key,
-        clock: clock.clone(),
-        ids: ids.clone(),
-    };
+    let keyring = Keyring::new(store.clone(), master_key, clock.clone(), ids.clone());
     Ok(Opened {
         store,
         keyring,

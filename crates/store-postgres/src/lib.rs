@@ -1332,11 +1332,6 @@ impl Store for PostgresStore {
     ) -> Result<InstancePage> {
         on_conn!(self, |conn| async move {
             let (filter, args) = instance_filter(q);
-            let count_sql = format!("SELECT count(*) FROM instances WHERE {filter}");
-            let total: i64 = get(
-                &conn.cached().query_one(&count_sql, &params(&args)).await?,
-                0,
-            )?;
             let n = args.len();
             let sql = format!(
                 "SELECT {INSTANCE_COLUMNS} FROM instances WHERE {filter}
@@ -1344,15 +1339,24 @@ impl Store for PostgresStore {
                 n + 1,
                 n + 2
             );
-            let (limit, offset) = (to_i64(limit), to_i64(offset));
+            let (limit_arg, offset_arg) = (to_i64(limit), to_i64(offset));
             let mut all = params(&args);
-            all.push(&limit);
-            all.push(&offset);
+            all.push(&limit_arg);
+            all.push(&offset_arg);
             let found = conn.cached().query(&sql, &all).await?;
-            Ok::<_, Error>(InstancePage {
-                items: rows(found, instance_row)?,
-                total: usize::try_from(total).map_err(corrupt)?,
-            })
+            let items = rows(found, instance_row)?;
+            let total = match InstancePage::total_shown(offset, limit, items.len()) {
+                Some(total) => total,
+                None => {
+                    let count_sql = format!("SELECT count(*) FROM instances WHERE {filter}");
+                    let counted: i64 = get(
+                        &conn.cached().query_one(&count_sql, &params(&args)).await?,
+                        0,
+                    )?;
+                    usize::try_from(counted).map_err(corrupt)?
+                }
+            };
+            Ok::<_, Error>(InstancePage { items, total })
         })
         .map_err(Error::into_store)
     }

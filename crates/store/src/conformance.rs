@@ -252,6 +252,34 @@ async fn instances_insert_update_list(store: &dyn Store) {
     assert_eq!(page.items[0].id, "c-a", "second newest");
     let beyond = store.instances_page(&base, 5, 5).await.unwrap();
     assert_eq!((beyond.total, beyond.items.len()), (2, 0));
+    // Pages that show their total and pages that must count give the same totals.
+    let page_shape = |offset: usize, limit: usize, q: InstanceQuery| async move {
+        let page = store.instances_page(&q, offset, limit).await.unwrap();
+        (page.total, page.items.len())
+    };
+    assert_eq!(page_shape(0, 1, base.clone()).await, (2, 1), "full page");
+    assert_eq!(
+        page_shape(1, 1, base.clone()).await,
+        (2, 1),
+        "full last page"
+    );
+    assert_eq!(page_shape(0, 0, base.clone()).await, (2, 0), "empty limit");
+    assert_eq!(
+        page_shape(0, 5, base.clone()).await,
+        (2, 2),
+        "all on one page"
+    );
+    let one = InstanceQuery {
+        id: Some("c-a".into()),
+        ..base.clone()
+    };
+    assert_eq!(page_shape(0, 10, one.clone()).await, (1, 1), "one by id");
+    assert_eq!(page_shape(1, 10, one).await, (1, 0), "by id, past it");
+    let unknown = InstanceQuery {
+        id: Some("c-none".into()),
+        ..base.clone()
+    };
+    assert_eq!(page_shape(0, 10, unknown).await, (0, 0), "unknown id");
 
     let mut gone = store.instance("acc", "c-b").await.unwrap().unwrap();
     gone.deleted = true;

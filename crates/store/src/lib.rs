@@ -146,6 +146,15 @@ pub struct InstancePage {
     pub total: usize,
 }
 
+impl InstancePage {
+    /// How many match, when a page of `found` items read at `offset` with `limit` shows it,
+    /// so the backend can skip counting: a page that is not full ends with the last match,
+    /// unless it is empty past the first match.
+    pub fn total_shown(offset: usize, limit: usize, found: usize) -> Option<usize> {
+        (found < limit && (found > 0 || offset == 0)).then_some(offset + found)
+    }
+}
+
 /// How many jobs and instances there are, by state and status, for metrics.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StateCounts {
@@ -216,7 +225,8 @@ pub trait Store: Send + Sync + 'static {
     async fn instance(&self, account_id: &str, id: &str) -> Result<Option<Instance>>;
     /// Live instances matching the query, newest first.
     async fn instances(&self, query: &InstanceQuery) -> Result<Vec<Instance>>;
-    /// The `limit` live instances after the first `offset`, newest first, and how many match.
+    /// The `limit` live instances after the first `offset`, newest first, and how many match
+    /// (counted only when the page does not show it: see [`InstancePage::total_shown`]).
     async fn instances_page(
         &self,
         query: &InstanceQuery,
@@ -276,4 +286,20 @@ pub trait Store: Send + Sync + 'static {
     /// Writes every row of `dump` as it is (versions, leases and all), atomically. Fails
     /// with `Conflict`, writing nothing, unless the store holds no account and no instance.
     async fn import(&self, dump: StateDump) -> Result<()>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::InstancePage;
+
+    #[test]
+    fn a_page_shows_its_total_unless_full_or_empty_past_the_start() {
+        let shown = InstancePage::total_shown;
+        assert_eq!(shown(0, 10, 3), Some(3));
+        assert_eq!(shown(20, 10, 3), Some(23));
+        assert_eq!(shown(0, 10, 0), Some(0));
+        assert_eq!(shown(0, 10, 10), None, "more may follow a full page");
+        assert_eq!(shown(30, 10, 0), None, "past the end: how far?");
+        assert_eq!(shown(0, 0, 0), None);
+    }
 }

@@ -933,13 +933,7 @@ impl Store for SqliteStore {
     ) -> Result<InstancePage> {
         self.read(|c| {
             let (filter, mut args) = instance_filter(q);
-            let count_sql = format!("SELECT count(*) FROM instances WHERE {filter}");
-            let total: i64 = c
-                .prepare_cached(&count_sql)
-                .and_then(|mut s| {
-                    s.query_row(rusqlite::params_from_iter(args.iter()), |r| r.get(0))
-                })
-                .map_err(unavailable)?;
+            let filter_args = args.len();
             let sql = format!(
                 "SELECT {INSTANCE_COLUMNS} FROM instances WHERE {filter}
                  ORDER BY created_ms DESC, id DESC LIMIT ? OFFSET ?"
@@ -948,12 +942,24 @@ impl Store for SqliteStore {
             args.push(SqlValue::Integer(offset as i64));
             let mut stmt = c.prepare_cached(&sql).map_err(unavailable)?;
             let rows = stmt
-                .query_map(rusqlite::params_from_iter(args), instance_row)
+                .query_map(rusqlite::params_from_iter(args.iter()), instance_row)
                 .map_err(unavailable)?;
-            Ok(InstancePage {
-                items: collect(rows)?,
-                total: total as usize,
-            })
+            let items = collect(rows)?;
+            let total = match InstancePage::total_shown(offset, limit, items.len()) {
+                Some(total) => total,
+                None => {
+                    let count_sql = format!("SELECT count(*) FROM instances WHERE {filter}");
+                    let counted: i64 = c
+                        .prepare_cached(&count_sql)
+                        .and_then(|mut s| {
+                            let filtered = &args[..filter_args];
+                            s.query_row(rusqlite::params_from_iter(filtered), |r| r.get(0))
+                        })
+                        .map_err(unavailable)?;
+                    counted as usize
+                }
+            };
+            Ok(InstancePage { items, total })
         })
     }
 

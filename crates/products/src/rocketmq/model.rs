@@ -107,7 +107,7 @@ impl Doc {
     }
 
     pub fn from_instance(i: &Instance) -> Result<Self, serde_json::Error> {
-        serde_json::from_value(i.doc.clone())
+        Doc::deserialize(&i.doc)
     }
 
     pub fn to_value(&self) -> Value {

@@ -66,7 +66,7 @@ pub struct NodeGroup {
 
 impl Doc {
     pub fn from_instance(instance: &Instance) -> Result<Doc, serde_json::Error> {
-        serde_json::from_value(instance.doc.clone())
+        Doc::deserialize(&instance.doc)
     }
 
     pub fn to_value(&self) -> Value {

@@ -74,6 +74,9 @@ pub async fn reset(State(state): State<Arc<AdminState>>, body: Bytes) -> Respons
     if let Err(e) = state.store.reset(scope).await {
         return store_error(e);
     }
+    if scope == ResetScope::All {
+        state.keyring.forget_resolved_keys();
+    }
     let reset = match scope {
         ResetScope::All => json!({"reset": "all"}),
         ResetScope::Product(p) => json!({"reset": p.as_str()}),

@@ -381,6 +381,7 @@ pub async fn import(State(state): State<Arc<AdminState>>, body: Bytes) -> Respon
     .await
     {
         Ok(loaded) => {
+            state.keyring.forget_resolved_keys();
             state.engine.notify();
             tracing::info!(
                 accounts = loaded.accounts,
