@@ -16,6 +16,12 @@ pub trait IdSource: Send + Sync + 'static {
         s
     }
 
+    /// `len` lowercase hex characters that roughly sort by creation time, for the ids that
+    /// key stored rows (see [`RandomIds`]). A deterministic source keeps its own order.
+    fn sortable_hex(&self, len: usize) -> String {
+        self.hex(len)
+    }
+
     /// `len` characters from `alphabet`.
     fn chars(&self, alphabet: &[u8], len: usize) -> String {
         let mut bytes = vec![0u8; len];
@@ -44,6 +50,33 @@ impl IdSource for RandomIds {
     fn fill(&self, buf: &mut [u8]) {
         rand::thread_rng().fill(buf);
     }
+
+    /// The first 6 hex digits count 4-ms ticks (wrapping every 18.6 hours), the rest are
+    /// random. New rows then land beside each other in the store's id indexes instead of on
+    /// random pages: ~1.6× the creates per second (bench/README.md). Ids of 16 digits and
+    /// more keep at least 40 random bits, and only ids made in the same tick (or a multiple
+    /// of 18.6 h apart) can share a prefix, so collisions stay as rare as with random ids.
+    fn sortable_hex(&self, len: usize) -> String {
+        let mut id = self.hex(len);
+        if len >= SORTABLE_MIN_LEN {
+            let now_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64);
+            stamp_tick(&mut id, now_ms);
+        }
+        id
+    }
+}
+
+/// Shorter ids would keep too few random bits beside the tick: they stay random.
+const SORTABLE_MIN_LEN: usize = 16;
+const TICK_MS: u64 = 4;
+const TICK_DIGITS: usize = 6;
+
+/// Replaces the first [`TICK_DIGITS`] of `id` with the tick of `now_ms`.
+fn stamp_tick(id: &mut String, now_ms: u64) {
+    let tick = (now_ms / TICK_MS) % (1 << (4 * TICK_DIGITS));
+    id.replace_range(..TICK_DIGITS, &format!("{tick:06x}"));
 }
 
 /// A deterministic sequence for tests.
@@ -72,6 +105,25 @@ mod tests {
         assert_eq!(ids.hex(16).len(), 16);
         assert_eq!(ids.hex(15).len(), 15);
         assert!(ids.hex(32).chars().all(|c| c.is_ascii_hexdigit()));
+    }
+
+    #[test]
+    fn sortable_ids_order_by_tick_and_keep_their_random_tail() {
+        let mut earlier = "ffffffffffffffff".to_owned();
+        let mut later = "0000000000000000".to_owned();
+        stamp_tick(&mut earlier, 1_000);
+        stamp_tick(&mut later, 1_004);
+        assert_eq!(earlier, "0000faffffffffff");
+        assert_eq!(later, "0000fb0000000000");
+        assert!(earlier < later);
+        let mut wrapped = "0123456789abcdef".to_owned();
+        stamp_tick(&mut wrapped, 4 << 24);
+        assert_eq!(
+            wrapped, "0000006789abcdef",
+            "the tick wraps after 2^24 ticks"
+        );
+        assert_eq!(RandomIds.sortable_hex(16).len(), 16);
+        assert_eq!(RandomIds.sortable_hex(11).len(), 11);
     }
 
     #[test]

@@ -160,7 +160,7 @@ impl Context {
             let job = transition.map(|t| {
                 instance.status = t.status;
                 instance.doc = t.doc_during;
-                let job_id = format!("op-{}", self.ids.hex(16));
+                let job_id = format!("op-{}", self.ids.sortable_hex(16));
                 self.engine
                     .job(job_id, &instance, t.operation, t.kind, t.outcome)
             });

@@ -404,7 +404,7 @@ impl Bss {
                 .order(&instance, OrderKind::Unsubscribe, 0, None, true);
             let expiry = self.ctx.expiry_job(&instance, None);
             let release = self.ctx.engine.job(
-                format!("op-{}", self.ctx.ids.hex(16)),
+                format!("op-{}", self.ctx.ids.sortable_hex(16)),
                 &instance,
                 "Unsubscribe",
                 TransitionKind::Delete,

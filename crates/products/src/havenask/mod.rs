@@ -225,7 +225,7 @@ impl Havenask {
             version: 1,
         };
         let job = self.ctx.engine.job(
-            format!("op-{}", self.ctx.ids.hex(16)),
+            format!("op-{}", self.ctx.ids.sortable_hex(16)),
             &instance,
             "CreateInstance",
             TransitionKind::Create,

@@ -119,7 +119,7 @@ impl Openanalytics {
             )));
         }
         let now = self.ctx.clock.now_ms();
-        let id = format!("dla-{}", self.ctx.ids.hex(22));
+        let id = format!("dla-{}", self.ctx.ids.sortable_hex(22));
         let instance = Instance {
             id: id.clone(),
             account_id: caller.account_id.clone(),
@@ -136,7 +136,7 @@ impl Openanalytics {
             version: 1,
         };
         let job = self.ctx.engine.job(
-            format!("op-{}", self.ctx.ids.hex(16)),
+            format!("op-{}", self.ctx.ids.sortable_hex(16)),
             &instance,
             "CreateInstance",
             TransitionKind::Create,

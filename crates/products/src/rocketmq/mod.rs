@@ -114,7 +114,7 @@ impl RocketMq {
 
     /// An id shaped like DMS's: a lowercase UUID.
     fn new_id(&self) -> String {
-        let h = self.ctx.ids.hex(32);
+        let h = self.ctx.ids.sortable_hex(32);
         format!(
             "{}-{}-{}-{}-{}",
             &h[..8],

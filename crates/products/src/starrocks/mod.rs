@@ -108,7 +108,7 @@ impl StarRocks {
     }
 
     fn new_id(&self, prefix: &str) -> String {
-        format!("{prefix}{}", self.ctx.ids.hex(16))
+        format!("{prefix}{}", self.ctx.ids.sortable_hex(16))
     }
 
     /// A live instance of the caller's, with its document.

@@ -84,7 +84,7 @@ impl TaurusDb {
 
     /// A new instance id with the given suffix.
     fn new_id(&self, suffix: &str) -> String {
-        let head = self.ctx.ids.hex(24);
+        let head = self.ctx.ids.sortable_hex(24);
         format!("{head}{}{suffix}", checksum(&head))
     }
 

@@ -122,7 +122,7 @@ impl TaurusDb {
         let now = self.ctx.clock.now_ms();
         let sg = match sg {
             Some(s) => s.to_owned(),
-            None => uuid_like(&self.ctx.ids.hex(32)),
+            None => uuid_like(&self.ctx.ids.sortable_hex(32)),
         };
         let doc = json!({
             "project_id": project_id,
