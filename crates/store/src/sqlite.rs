@@ -28,6 +28,8 @@ use crate::{
 const SCHEMA_VERSION: i64 = 8;
 const MAX_GROUP: usize = 512;
 const MAX_IDLE_READERS: usize = 8;
+/// How long the checkpointer lets WAL frames gather before it copies them again.
+const CHECKPOINT_PAUSE: std::time::Duration = std::time::Duration::from_millis(50);
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS accounts (
@@ -170,10 +172,16 @@ impl SqliteStore {
         let path = path.as_ref().to_path_buf();
         let mut conn = open(&path)?;
         migrate(&mut conn)?;
+        let checkpointer = open(&path)?;
         let (tx, rx) = mpsc::channel();
+        let (wake, woken) = mpsc::sync_channel(1);
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || writer_loop(conn, rx))
+            .spawn(move || writer_loop(conn, rx, wake))
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || checkpoint_loop(checkpointer, woken))
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         Ok(Self {
             path,
@@ -239,7 +247,11 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     tx.commit().map_err(unavailable)
 }
 
-fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<WriteCmd>) {
+fn writer_loop(
+    mut conn: Connection,
+    rx: mpsc::Receiver<WriteCmd>,
+    wake_checkpointer: mpsc::SyncSender<()>,
+) {
     while let Ok(first) = rx.recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -249,6 +261,21 @@ fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<WriteCmd>) {
             }
         }
         run_group(&mut conn, group);
+        // A wake-up already pending covers this commit too.
+        let _ = wake_checkpointer.try_send(());
+    }
+}
+
+/// Copies committed WAL frames into the database file beside the writer. PASSIVE never
+/// blocks a commit, so no commit waits behind a checkpoint's page writes and fsync (they
+/// made the p99 of creates 4× their p90). Once all of the WAL is copied, the writer's next
+/// transaction starts it over from its beginning. Ends with the writer.
+fn checkpoint_loop(conn: Connection, woken: mpsc::Receiver<()>) {
+    while woken.recv().is_ok() {
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(error = %e, "WAL checkpoint failed; tried again after the next commit");
+        }
+        std::thread::sleep(CHECKPOINT_PAUSE);
     }
 }
 
