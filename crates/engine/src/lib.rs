@@ -642,6 +642,15 @@ mod tests {
         (dir, store, clock, engine)
     }
 
+    /// A creation that ends `running` at cu 16, or `creating_failed`.
+    fn create_outcome() -> JobOutcome {
+        JobOutcome::new(
+            "running",
+            Some(json!({"cu": 16})),
+            FailedOutcome::new("creating_failed", None),
+        )
+    }
+
     /// A change from cu 8 to cu 16 that goes back to cu 8 and `running` if it fails.
     fn modify_outcome() -> JobOutcome {
         JobOutcome::new(
@@ -877,24 +886,12 @@ mod tests {
     #[tokio::test]
     async fn job_applies_outcome_when_due() {
         let (_dir, store, clock, engine) = setup(Lifecycle::Fixed(5_000)).await;
-        let inst = instance();
-        let outcome = JobOutcome::new(
-            "running",
-            Some(json!({"cu": 16})),
-            FailedOutcome::new("creating_failed", None),
-        );
-        let job = engine.job(
-            "j1".into(),
-            &inst,
-            "CreateInstance",
-            TransitionKind::Create,
-            outcome,
-        );
+        let batch = create_batch(&engine, "j1");
+        let Mutation::PutJob(job) = &batch[1] else {
+            unreachable!("create_batch puts the job second")
+        };
         assert_eq!(job.due_ms, 6_000);
-        store
-            .commit(vec![Mutation::InsertInstance(inst), Mutation::PutJob(job)])
-            .await
-            .unwrap();
+        store.commit(batch).await.unwrap();
         assert_eq!(engine.run_due().await.unwrap(), 0, "not due yet");
         clock.advance(5_000);
         assert_eq!(engine.run_due().await.unwrap(), 1);
@@ -1214,17 +1211,12 @@ mod tests {
 
     fn create_batch(engine: &Engine, job_id: &str) -> Vec<Mutation> {
         let inst = instance();
-        let outcome = JobOutcome::new(
-            "running",
-            Some(json!({"cu": 16})),
-            FailedOutcome::new("creating_failed", None),
-        );
         let job = engine.job(
             job_id.into(),
             &inst,
             "CreateInstance",
             TransitionKind::Create,
-            outcome,
+            create_outcome(),
         );
         vec![Mutation::InsertInstance(inst), Mutation::PutJob(job)]
     }
