@@ -171,18 +171,28 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
-fn init_logs() {
+/// Log lines are formatted on the request path and written by a logging thread, which
+/// drains what queued up into one buffered write: a write(2) per line cost ~4% of a describe.
+/// The guard flushes what is left when `main` returns.
+fn init_logs() -> tracing_appender::non_blocking::WorkerGuard {
     let filter = tracing_subscriber::EnvFilter::try_from_env("CLOUDTWIN_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    // Not lossy: a full queue makes the request wait instead of dropping its line.
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("log-writer")
+        .finish(std::io::BufWriter::new(std::io::stderr()));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr);
+        .with_ansi(ansi)
+        .with_writer(writer);
     if env("CLOUDTWIN_LOG_FORMAT").as_deref() == Some("json") {
         builder.json().init();
     } else {
         builder.compact().init();
     }
+    guard
 }
 
 // jemalloc: about 18% fewer instructions per create than glibc's malloc, for ~2 MiB more
@@ -192,7 +202,7 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    init_logs();
+    let _flush_logs_on_exit = init_logs();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve {
