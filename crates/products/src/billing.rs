@@ -322,6 +322,18 @@ impl Context {
         }
     }
 
+    /// The expiry job of a new term, if the term can lapse. A term that renews itself has
+    /// nothing to expire, so no row is written for it: turning auto-renewal off later writes
+    /// the job (`expiry_job` is an upsert by instance).
+    pub fn first_expiry_job(
+        &self,
+        instance: &Instance,
+        subscription: Option<&Subscription>,
+    ) -> Option<Job> {
+        let job = self.expiry_job(instance, subscription);
+        (job.state == JobState::Pending).then_some(job)
+    }
+
     /// Parks a job until its order is paid.
     pub fn park(job: &mut Job) {
         job.due_ms = PARKED_MS;

@@ -260,9 +260,11 @@ impl RocketMq {
             doc.order_id = Some(order.id.clone());
             answer["order_id"] = json!(order.id);
             if p.auto_pay {
-                extra.push(Mutation::PutJob(
-                    self.ctx.expiry_job(&instance, doc.subscription.as_ref()),
-                ));
+                extra.extend(
+                    self.ctx
+                        .first_expiry_job(&instance, doc.subscription.as_ref())
+                        .map(Mutation::PutJob),
+                );
             } else {
                 Context::park(&mut job);
                 instance.status = UNPAID.into();

@@ -215,11 +215,11 @@ impl StarRocks {
         let hash = request_hash(body, &["ClientToken", "clientToken"]);
         let caller = call.caller;
         let token = req.client_token.clone().filter(|t| !t.is_empty());
+        // A retried token is found by the commit, whose token record then conflicts, and
+        // answered from that record: no read before every create (validation depends only on
+        // the request and the catalog, so a retry passes it as the first attempt did).
         if let Some(token) = &token {
             create::validate_client_token(token)?;
-            if let Some(answer) = self.replay(caller, token, &hash).await? {
-                return Ok(answer);
-            }
         }
         let valid = req.validate(&self.catalog)?;
 
@@ -328,9 +328,11 @@ impl StarRocks {
                 .order(&instance, OrderKind::New, amount, period, auto_pay);
             order_id = order.id.parse().map_err(AliError::internal)?;
             if auto_pay {
-                extra.push(Mutation::PutJob(
-                    self.ctx.expiry_job(&instance, subscription.as_ref()),
-                ));
+                extra.extend(
+                    self.ctx
+                        .first_expiry_job(&instance, subscription.as_ref())
+                        .map(Mutation::PutJob),
+                );
             } else {
                 // Waits for its payment: the instance reads `unpaid`, its job is parked.
                 Context::park(&mut job);
@@ -359,7 +361,7 @@ impl StarRocks {
         }
         match self.ctx.engine.commit(batch).await {
             Ok(()) => Ok(data),
-            // A concurrent request with the same token won: answer as it did.
+            // The token was used before (or by a concurrent request): answer as then.
             Err(StoreError::Conflict(_)) if token.is_some() => {
                 let token = token.expect("checked above");
                 self.replay(caller, &token, &hash)
