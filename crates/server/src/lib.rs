@@ -211,16 +211,21 @@ pub struct Running {
     shutdown: watch::Sender<bool>,
     server: tokio::task::JoinHandle<()>,
     engine: tokio::task::JoinHandle<()>,
+    store: Arc<dyn Store>,
     /// Held while this server is the only one on its SQLite data directory.
     _sole_server: Option<std::fs::File>,
 }
 
 impl Running {
-    /// Stops taking requests, lets those under way finish, and stops the workers.
+    /// Stops taking requests, lets those under way finish, stops the workers, and leaves
+    /// the store quick to open next time.
     pub async fn stop(self) {
         let _ = self.shutdown.send(true);
         let _ = self.server.await;
         let _ = self.engine.await;
+        if let Err(e) = self.store.shutdown().await {
+            tracing::warn!(error = %e, "the store was not tidied for the next start");
+        }
     }
 }
 
@@ -394,6 +399,7 @@ pub async fn start_with_options(
         shutdown,
         server,
         engine: engine_task,
+        store: opened.store.clone(),
         _sole_server: sole_server,
     })
 }

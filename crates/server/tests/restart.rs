@@ -58,3 +58,14 @@ async fn jobs_leased_by_a_dead_server_go_on_at_the_next_start() {
     assert_eq!(orphan.status, "running");
     running.stop().await;
 }
+
+#[tokio::test]
+async fn a_stopped_server_leaves_an_empty_wal_for_the_next_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = common::start_with("127.0.0.1:0", dir.path(), OpsOptions::default()).await;
+    let wal = dir.path().join("cloudtwin.db-wal");
+    // Starting wrote the default account and key.
+    assert!(std::fs::metadata(&wal).unwrap().len() > 0);
+    running.stop().await;
+    assert_eq!(std::fs::metadata(&wal).unwrap().len(), 0);
+}

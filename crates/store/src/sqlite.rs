@@ -28,6 +28,8 @@ use crate::{
 const SCHEMA_VERSION: i64 = 8;
 const MAX_GROUP: usize = 512;
 const MAX_IDLE_READERS: usize = 8;
+const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+const WAL_EMPTYING_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 /// How long the checkpointer lets WAL frames gather before it copies them again.
 const CHECKPOINT_PAUSE: std::time::Duration = std::time::Duration::from_millis(50);
 
@@ -155,8 +157,7 @@ fn open(path: &Path) -> Result<Connection> {
             | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(unavailable)?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))
-        .map_err(unavailable)?;
+    conn.busy_timeout(BUSY_WAIT).map_err(unavailable)?;
     // FULL: a commit survives power loss, which is what "acknowledged" promises.
     conn.execute_batch(
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;
@@ -1182,6 +1183,24 @@ impl Store for SqliteStore {
 
     async fn ping(&self) -> Result<()> {
         self.read(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(unavailable))
+    }
+
+    async fn shutdown(&self) -> Result<()> {
+        self.read(|c| {
+            // TRUNCATE waits for readers and writers; another process on the file could hold
+            // it for a long time, and then the WAL is left for the next start to read.
+            c.busy_timeout(WAL_EMPTYING_WAIT).map_err(unavailable)?;
+            let busy = c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                r.get::<_, i64>(0)
+            });
+            c.busy_timeout(BUSY_WAIT).map_err(unavailable)?;
+            match busy.map_err(unavailable)? {
+                0 => Ok(()),
+                _ => Err(StoreError::Unavailable(
+                    "the WAL is in use by another process; it stays for the next start".into(),
+                )),
+            }
+        })
     }
 
     async fn reset(&self, scope: ResetScope) -> Result<()> {
