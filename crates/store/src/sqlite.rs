@@ -1187,19 +1187,35 @@ impl Store for SqliteStore {
 
     async fn shutdown(&self) -> Result<()> {
         self.read(|c| {
-            // TRUNCATE waits for readers and writers; another process on the file could hold
-            // it for a long time, and then the WAL is left for the next start to read.
+            // TRUNCATE waits for readers and writers (busy timeout), but not for a checkpoint
+            // under way (the checkpointer's, or another process's): that answers busy at once,
+            // so it is tried again for a while. Past that, the WAL is left for the next start.
+            let deadline = std::time::Instant::now() + WAL_EMPTYING_WAIT;
             c.busy_timeout(WAL_EMPTYING_WAIT).map_err(unavailable)?;
-            let busy = c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
-                r.get::<_, i64>(0)
-            });
+            let emptied = loop {
+                let busy = c
+                    .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                        r.get::<_, i64>(0)
+                    })
+                    .or_else(|e| match e.sqlite_error_code() {
+                        Some(rusqlite::ErrorCode::DatabaseBusy) => Ok(1),
+                        _ => Err(unavailable(e)),
+                    });
+                match busy {
+                    Ok(1) if std::time::Instant::now() < deadline => {
+                        std::thread::sleep(std::time::Duration::from_millis(10))
+                    }
+                    Ok(0) => break Ok(()),
+                    Ok(_) => {
+                        break Err(StoreError::Unavailable(
+                            "the WAL stayed in use; it is left for the next start".into(),
+                        ))
+                    }
+                    Err(e) => break Err(e),
+                }
+            };
             c.busy_timeout(BUSY_WAIT).map_err(unavailable)?;
-            match busy.map_err(unavailable)? {
-                0 => Ok(()),
-                _ => Err(StoreError::Unavailable(
-                    "the WAL is in use by another process; it stays for the next start".into(),
-                )),
-            }
+            emptied
         })
     }
 
