@@ -2,7 +2,8 @@
 //! its own shape; the fields beside it are what every product shares and what stores index.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+
+use crate::document::Document;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Product {
@@ -68,8 +69,8 @@ pub struct Instance {
     pub status: String,
     pub resource_group_id: String,
     pub tags: Vec<Tag>,
-    /// Product-specific state (node groups, network, billing, ...).
-    pub doc: Value,
+    /// Product-specific state (node groups, network, billing, ...), as JSON text.
+    pub doc: Document,
     pub created_ms: i64,
     pub updated_ms: i64,
     /// Released: kept for the operation history, invisible to reads.
@@ -120,7 +121,7 @@ mod tests {
             status: "running".into(),
             resource_group_id: String::new(),
             tags: vec![tag("a", "1")],
-            doc: Value::Null,
+            doc: Document::null(),
             created_ms: 0,
             updated_ms: 0,
             deleted: false,

@@ -2,7 +2,8 @@
 //! the change that caused it, and advanced by the lifecycle engine.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+
+use crate::document::Document;
 
 use crate::instance::Product;
 
@@ -91,7 +92,7 @@ impl JobState {
 pub struct JobOutcome {
     pub status: String,
     /// The product document after the change; `None` keeps the current one.
-    pub doc: Option<Value>,
+    pub doc: Option<Document>,
     /// The instance is released: it disappears from reads.
     pub remove: bool,
     /// What the instance shows when the job fails for good. `None` only on jobs stored
@@ -106,7 +107,11 @@ pub struct JobOutcome {
 
 impl JobOutcome {
     /// The instance becomes `status` (and `doc`, when given) on success, `on_failure` on failure.
-    pub fn new(status: impl Into<String>, doc: Option<Value>, on_failure: FailedOutcome) -> Self {
+    pub fn new(
+        status: impl Into<String>,
+        doc: Option<Document>,
+        on_failure: FailedOutcome,
+    ) -> Self {
         Self {
             status: status.into(),
             doc,
@@ -130,11 +135,11 @@ impl JobOutcome {
 pub struct FailedOutcome {
     pub status: String,
     /// The document to restore (the one before a change); `None` keeps the current one.
-    pub doc: Option<Value>,
+    pub doc: Option<Document>,
 }
 
 impl FailedOutcome {
-    pub fn new(status: impl Into<String>, doc: Option<Value>) -> Self {
+    pub fn new(status: impl Into<String>, doc: Option<Document>) -> Self {
         Self {
             status: status.into(),
             doc,

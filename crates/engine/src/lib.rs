@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use cloudtwin_core::billing::EXPIRE_OPERATION;
 use cloudtwin_core::{
-    Clock, Instance, Job, JobError, JobOutcome, JobState, KnownOperations, Lifecycle, Rule,
-    StateControl, TransitionKind,
+    Clock, Document, Instance, Job, JobError, JobOutcome, JobState, KnownOperations, Lifecycle,
+    Rule, StateControl, TransitionKind,
 };
 use cloudtwin_store::{JobQuery, Mutation, Store, StoreError};
 use tokio::sync::{watch, Notify};
@@ -60,12 +60,7 @@ pub struct Engine {
 /// the document the outcome replaced (`None` if the instance kept its own), `after` the
 /// instance as the outcome leaves it.
 pub trait OutcomeHook: Send + Sync {
-    fn on_outcome(
-        &self,
-        replaced_doc: Option<&serde_json::Value>,
-        after: &mut Instance,
-        now_ms: i64,
-    );
+    fn on_outcome(&self, replaced_doc: Option<&Document>, after: &mut Instance, now_ms: i64);
 }
 
 impl Engine {
@@ -611,7 +606,7 @@ mod tests {
             status: "creating".into(),
             resource_group_id: String::new(),
             tags: vec![],
-            doc: json!({"cu": 8}),
+            doc: json!({"cu": 8}).into(),
             created_ms: 0,
             updated_ms: 0,
             deleted: false,
@@ -646,7 +641,7 @@ mod tests {
     fn create_outcome() -> JobOutcome {
         JobOutcome::new(
             "running",
-            Some(json!({"cu": 16})),
+            Some(json!({"cu": 16}).into()),
             FailedOutcome::new("creating_failed", None),
         )
     }
@@ -655,8 +650,8 @@ mod tests {
     fn modify_outcome() -> JobOutcome {
         JobOutcome::new(
             "running",
-            Some(json!({"cu": 16})),
-            FailedOutcome::new("running", Some(json!({"cu": 8}))),
+            Some(json!({"cu": 16}).into()),
+            FailedOutcome::new("running", Some(json!({"cu": 8}).into())),
         )
     }
 
@@ -670,7 +665,7 @@ mod tests {
     ) -> Job {
         let mut inst = instance();
         inst.status = status.into();
-        inst.doc = json!({"cu": 16, "during": true});
+        inst.doc = json!({"cu": 16, "during": true}).into();
         let id = format!(
             "j-{}",
             store
@@ -1198,14 +1193,11 @@ mod tests {
     struct StampReplaced;
 
     impl OutcomeHook for StampReplaced {
-        fn on_outcome(
-            &self,
-            replaced_doc: Option<&serde_json::Value>,
-            after: &mut Instance,
-            now_ms: i64,
-        ) {
-            after.doc["billed_from"] = replaced_doc.map_or(json!("kept"), |d| d["cu"].clone());
-            after.doc["billed_at"] = json!(now_ms);
+        fn on_outcome(&self, replaced_doc: Option<&Document>, after: &mut Instance, now_ms: i64) {
+            let mut doc = after.doc.to_value();
+            doc["billed_from"] = replaced_doc.map_or(json!("kept"), |d| d.to_value()["cu"].clone());
+            doc["billed_at"] = json!(now_ms);
+            after.doc = doc.into();
         }
     }
 
@@ -1302,7 +1294,7 @@ mod tests {
             TransitionKind::Change,
             JobOutcome::new(
                 "running",
-                Some(json!({"cu": 32})),
+                Some(json!({"cu": 32}).into()),
                 FailedOutcome::new("x", None),
             ),
         );

@@ -10,9 +10,8 @@ use cloudtwin_core::billing::{
     Order, OrderKind, OrderStatus, Period, PeriodUnit, PriceBook, PriceTable, Subscription,
     TimeScale, UsageLedger,
 };
-use cloudtwin_core::{Instance, Job, JobOutcome, JobState, Product, TransitionKind};
+use cloudtwin_core::{Document, Instance, Job, JobOutcome, JobState, Product, TransitionKind};
 use cloudtwin_store::{Mutation, StoreError};
-use serde_json::Value;
 
 use crate::{Context, WRITE_RETRIES};
 
@@ -111,41 +110,24 @@ pub fn period(unit: Option<&str>, count: Option<i64>) -> Option<Period> {
     })
 }
 
-pub fn subscription_of(doc: &Value) -> Option<Subscription> {
-    doc.get(SUBSCRIPTION_KEY)
-        .and_then(|v| serde_json::from_value(v.clone()).ok())
+pub fn subscription_of(doc: &Document) -> Option<Subscription> {
+    doc.field(SUBSCRIPTION_KEY)
 }
 
-pub fn set_subscription(doc: &mut Value, subscription: Option<&Subscription>) {
-    if let Some(map) = doc.as_object_mut() {
-        match subscription {
-            Some(s) => {
-                map.insert(
-                    SUBSCRIPTION_KEY.into(),
-                    serde_json::to_value(s).expect("a subscription serializes"),
-                );
-            }
-            None => {
-                map.remove(SUBSCRIPTION_KEY);
-            }
-        }
-    }
+pub fn set_subscription(doc: &mut Document, subscription: Option<&Subscription>) {
+    match subscription {
+        Some(s) => doc.set_field(SUBSCRIPTION_KEY, s),
+        None => doc.remove_field(SUBSCRIPTION_KEY),
+    };
 }
 
 /// A pay-per-use instance's rate history, kept in its document under `usage`.
-pub fn usage_of(doc: &Value) -> UsageLedger {
-    doc.get(USAGE_KEY)
-        .and_then(|v| serde_json::from_value(v.clone()).ok())
-        .unwrap_or_default()
+pub fn usage_of(doc: &Document) -> UsageLedger {
+    doc.field(USAGE_KEY).unwrap_or_default()
 }
 
-fn set_usage(doc: &mut Value, ledger: &UsageLedger) {
-    if let Some(map) = doc.as_object_mut() {
-        map.insert(
-            USAGE_KEY.into(),
-            serde_json::to_value(ledger).expect("a usage ledger serializes"),
-        );
-    }
+fn set_usage(doc: &mut Document, ledger: &UsageLedger) {
+    doc.set_field(USAGE_KEY, ledger);
 }
 
 impl Billing {
@@ -172,7 +154,7 @@ impl Billing {
 
     /// Brings the instance's usage ledger up to its current rate at `now_ms`, starting from
     /// `history` (the document before a job's outcome replaced it) or its own.
-    pub fn stamp_usage(&self, history: Option<&Value>, instance: &mut Instance, now_ms: i64) {
+    pub fn stamp_usage(&self, history: Option<&Document>, instance: &mut Instance, now_ms: i64) {
         let mut ledger = usage_of(history.unwrap_or(&instance.doc));
         let changed = ledger.record(now_ms, self.usage_rate(instance));
         if changed || (history.is_some() && !ledger.segments.is_empty()) {
@@ -184,7 +166,7 @@ impl Billing {
 /// Keeps the usage ledger across job outcomes, which replace the document wholesale (a
 /// document kept still holds its ledger).
 impl cloudtwin_engine::OutcomeHook for Billing {
-    fn on_outcome(&self, replaced_doc: Option<&Value>, after: &mut Instance, now_ms: i64) {
+    fn on_outcome(&self, replaced_doc: Option<&Document>, after: &mut Instance, now_ms: i64) {
         self.stamp_usage(replaced_doc, after, now_ms);
     }
 }
@@ -480,6 +462,7 @@ impl Context {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     #[test]
     fn every_billed_product_has_a_price_table() {
@@ -546,7 +529,7 @@ mod tests {
 
     #[test]
     fn the_subscription_key_round_trips() {
-        let mut doc = serde_json::json!({"a": 1});
+        let mut doc = Document::from(serde_json::json!({"a": 1}));
         let s = Subscription::start(
             Period {
                 unit: cloudtwin_core::billing::PeriodUnit::Month,
@@ -577,7 +560,8 @@ mod tests {
                 "fe_volume": volume,
                 "be_count": be_count, "be_flavor_id": "afef3bfd-ac7c-32e1-ba44-c388acbb196a",
                 "be_volume": volume,
-            }),
+            })
+            .into(),
             created_ms: 0,
             updated_ms: 0,
             deleted: false,
@@ -626,6 +610,6 @@ mod tests {
         // A non-billed instance gets no ledger at all.
         let mut creating = htap("pending", 1);
         b.stamp_usage(None, &mut creating, 0);
-        assert!(creating.doc.get(USAGE_KEY).is_none());
+        assert!(creating.doc.to_value().get(USAGE_KEY).is_none());
     }
 }

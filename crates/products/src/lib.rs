@@ -18,7 +18,8 @@ use std::sync::Arc;
 
 use cloudtwin_aliyun::AliyunApi;
 use cloudtwin_core::{
-    Clock, IdSource, Instance, JobOutcome, KnownOperations, MasterKey, Product, TransitionKind,
+    Clock, Document, IdSource, Instance, JobOutcome, KnownOperations, MasterKey, Product,
+    TransitionKind,
 };
 use cloudtwin_engine::Engine;
 use cloudtwin_store::{Mutation, Store, StoreError};
@@ -44,7 +45,7 @@ pub struct Transition {
     pub kind: TransitionKind,
     /// What the instance shows while the job runs.
     pub status: String,
-    pub doc_during: Value,
+    pub doc_during: Document,
     pub outcome: JobOutcome,
 }
 

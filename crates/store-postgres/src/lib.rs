@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use cloudtwin_core::billing::Order;
-use cloudtwin_core::{AccessKey, Account, Instance, Job, JobOutcome, JobState, Product, Tag};
+use cloudtwin_core::{
+    AccessKey, Account, Document, Instance, Job, JobOutcome, JobState, Product, Tag,
+};
 use cloudtwin_store::{
     order_product_in_doc, IamPassword, IdempotencyRecord, InstancePage, InstanceQuery, JobQuery,
     Mutation, ResetScope, Result, StateCounts, StateDump, Store, StoreError,
@@ -621,7 +623,7 @@ async fn apply<C: GenericClient + Sync>(c: &mut Cached<'_, C>, m: &Mutation) -> 
         }
         Mutation::InsertInstance(i) => {
             let tags = json(&i.tags);
-            let doc = json(&i.doc);
+            let doc = i.doc.as_str();
             c.execute(
                 "INSERT INTO instances (id, account_id, product, region, name, status, resource_group_id,
                     tags, doc, created_ms, updated_ms, deleted, version)
@@ -646,7 +648,7 @@ async fn apply<C: GenericClient + Sync>(c: &mut Cached<'_, C>, m: &Mutation) -> 
         }
         Mutation::UpdateInstance(i) => {
             let tags = json(&i.tags);
-            let doc = json(&i.doc);
+            let doc = i.doc.as_str();
             let n = c
                 .execute(
                     "UPDATE instances SET region = $2, name = $3, status = $4, resource_group_id = $5,
@@ -932,7 +934,7 @@ fn instance_row(r: &Row) -> PgResult<Instance> {
         status: get(r, 5)?,
         resource_group_id: get(r, 6)?,
         tags: serde_json::from_str::<Vec<Tag>>(&tags).map_err(corrupt)?,
-        doc: serde_json::from_str(&doc).map_err(corrupt)?,
+        doc: Document::from_json(doc).map_err(corrupt)?,
         created_ms: get(r, 9)?,
         updated_ms: get(r, 10)?,
         deleted: get(r, 11)?,
@@ -1141,7 +1143,7 @@ async fn import(conn: &mut Conn, dump: &StateDump) -> PgResult<()> {
     for i in &dump.instances {
         // Kept as is, version included, so optimistic checks go on where they left off.
         let tags = json(&i.tags);
-        let doc = json(&i.doc);
+        let doc = i.doc.as_str();
         c.execute(
             "INSERT INTO instances (id, account_id, product, region, name, status, resource_group_id,
                 tags, doc, created_ms, updated_ms, deleted, version)

@@ -49,7 +49,7 @@ pub fn instance(id: &str, account_id: &str, name: &str, created_ms: i64) -> Inst
             key: "k".into(),
             value: "v".into(),
         }],
-        doc: json!({"nodeGroups": [{"cu": 8}]}),
+        doc: json!({"nodeGroups": [{"cu": 8}]}).into(),
         created_ms,
         updated_ms: created_ms,
         deleted: false,
@@ -180,7 +180,7 @@ async fn instances_insert_update_list(store: &dyn Store) {
 
     let mut changed = got.clone();
     changed.status = "running".into();
-    changed.doc = json!({"x": 1});
+    changed.doc = json!({"x": 1}).into();
     store
         .commit(vec![Mutation::UpdateInstance(changed.clone())])
         .await

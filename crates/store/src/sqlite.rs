@@ -10,7 +10,9 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use cloudtwin_core::billing::Order;
-use cloudtwin_core::{AccessKey, Account, Instance, Job, JobOutcome, JobState, Product, Tag};
+use cloudtwin_core::{
+    AccessKey, Account, Document, Instance, Job, JobOutcome, JobState, Product, Tag,
+};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior};
 use tokio::sync::oneshot;
 
@@ -557,7 +559,7 @@ fn apply(conn: &Connection, m: &Mutation) -> Result<()> {
                     i.status,
                     i.resource_group_id,
                     json(&i.tags),
-                    json(&i.doc),
+                    i.doc.as_str(),
                     i.created_ms,
                     i.updated_ms,
                     i.deleted
@@ -578,7 +580,7 @@ fn apply(conn: &Connection, m: &Mutation) -> Result<()> {
                         i.status,
                         i.resource_group_id,
                         json(&i.tags),
-                        json(&i.doc),
+                        i.doc.as_str(),
                         i.updated_ms,
                         i.deleted,
                         i.version
@@ -872,7 +874,7 @@ fn instance_row(r: &Row<'_>) -> rusqlite::Result<Result<Instance>> {
             status: r.get(5).map_err(unavailable)?,
             resource_group_id: r.get(6).map_err(unavailable)?,
             tags: serde_json::from_str::<Vec<Tag>>(&tags).map_err(corrupt)?,
-            doc: serde_json::from_str(&doc).map_err(corrupt)?,
+            doc: Document::from_json(doc).map_err(corrupt)?,
             created_ms: r.get(9).map_err(unavailable)?,
             updated_ms: r.get(10).map_err(unavailable)?,
             deleted: r.get(11).map_err(unavailable)?,
@@ -1481,7 +1483,7 @@ fn import(c: &Connection, dump: &StateDump) -> Result<()> {
                 i.status,
                 i.resource_group_id,
                 json(&i.tags),
-                json(&i.doc),
+                i.doc.as_str(),
                 i.created_ms,
                 i.updated_ms,
                 i.deleted,

@@ -514,8 +514,9 @@ impl Bss {
                 sub.end_ms = sub.visible_end_ms(now, self.ctx.billing.scale);
             }
             set_subscription(&mut instance.doc, Some(&sub));
-            if let Some(flag) = instance.doc.get_mut("autoRenew").filter(|v| v.is_boolean()) {
-                *flag = json!(on);
+            // The typed documents that keep the flag (StarRocks') show it too.
+            if instance.doc.field::<bool>("autoRenew").is_some() {
+                instance.doc.set_field("autoRenew", &on);
             }
             instance.updated_ms = self.ctx.clock.now_ms();
             let expiry = self.ctx.expiry_job(&instance, Some(&sub));

@@ -20,8 +20,8 @@ mod model;
 pub use model::iso_time;
 
 /// The billed items of a stored Havenask document (for the ledger's generic calls).
-pub(crate) fn billed_items(doc: &serde_json::Value) -> Result<Vec<(String, i64)>, String> {
-    serde_json::from_value::<model::Doc>(doc.clone())
+pub(crate) fn billed_items(doc: &Document) -> Result<Vec<(String, i64)>, String> {
+    doc.parse::<model::Doc>()
         .map(|d| d.billed_items())
         .map_err(|e| e.to_string())
 }
@@ -29,7 +29,9 @@ mod operations;
 
 use async_trait::async_trait;
 use cloudtwin_aliyun::{AliError, AliyunApi, Call, Operation};
-use cloudtwin_core::{Caller, FailedOutcome, Instance, JobOutcome, Product, Tag, TransitionKind};
+use cloudtwin_core::{
+    Caller, Document, FailedOutcome, Instance, JobOutcome, Product, Tag, TransitionKind,
+};
 use cloudtwin_store::{InstanceQuery, Mutation, StoreError};
 use serde_json::{json, Value};
 
@@ -218,7 +220,7 @@ impl Havenask {
             status: INIT.into(),
             resource_group_id: valid.resource_group_id,
             tags: valid.tags,
-            doc: doc.to_value(),
+            doc: doc.document(),
             created_ms: now,
             updated_ms: now,
             deleted: false,
@@ -350,12 +352,12 @@ impl Havenask {
                                 operation: "UpdateInstance",
                                 kind: TransitionKind::Change,
                                 status: CONFIG_UPDATING.into(),
-                                doc_during: doc.to_value(),
+                                doc_during: doc.document(),
                                 // No failed value for a change: it is undone.
                                 outcome: JobOutcome::new(
                                     READY,
-                                    Some(after.to_value()),
-                                    FailedOutcome::new(READY, Some(doc.to_value())),
+                                    Some(after.document()),
+                                    FailedOutcome::new(READY, Some(doc.document())),
                                 ),
                             });
                         }

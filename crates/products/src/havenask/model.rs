@@ -5,7 +5,7 @@ use cloudtwin_core::billing::UsageLedger;
 use std::collections::BTreeMap;
 
 use cloudtwin_core::billing::{Subscription, TimeScale};
-use cloudtwin_core::Instance;
+use cloudtwin_core::{Document, Instance};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -150,11 +150,11 @@ impl Doc {
     }
 
     pub fn from_instance(instance: &Instance) -> Result<Doc, serde_json::Error> {
-        Doc::deserialize(&instance.doc)
+        instance.doc.parse()
     }
 
-    pub fn to_value(&self) -> Value {
-        serde_json::to_value(self).expect("the document always serializes")
+    pub fn document(&self) -> Document {
+        Document::of(self)
     }
 }
 

@@ -129,7 +129,7 @@ impl Openanalytics {
             status: "creating".into(),
             resource_group_id: String::new(),
             tags: Vec::new(),
-            doc: doc(&valid),
+            doc: doc(&valid).into(),
             created_ms: now,
             updated_ms: now,
             deleted: false,
@@ -230,11 +230,7 @@ impl Openanalytics {
         let message = match create::validate_name(name, &self.catalog) {
             Err(why) => Some(why),
             Ok(()) => self.by_name(call.caller, name).await?.map(|i| {
-                let instance_type = i
-                    .doc
-                    .get("instanceType")
-                    .and_then(Value::as_str)
-                    .unwrap_or("");
+                let instance_type = i.doc.field::<String>("instanceType").unwrap_or_default();
                 format!(
                     "The virtual cluster name {name:?} is already used by instance {} ({instance_type}, {}, {}).",
                     i.id, i.region, i.status

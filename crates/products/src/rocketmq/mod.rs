@@ -23,7 +23,7 @@ mod routes;
 
 use async_trait::async_trait;
 use cloudtwin_core::billing::{OrderKind, Subscription};
-use cloudtwin_core::{FailedOutcome, Instance, JobOutcome, Product, TransitionKind};
+use cloudtwin_core::{Document, FailedOutcome, Instance, JobOutcome, Product, TransitionKind};
 use cloudtwin_huawei::{Call, HuaweiApi, HwError, Reply, Route};
 use cloudtwin_store::{InstanceQuery, Mutation, StoreError};
 use serde_json::{json, Value};
@@ -31,8 +31,8 @@ use serde_json::{json, Value};
 pub use catalog::Catalog;
 
 /// The billed items of a stored RocketMQ document (for the ledger's generic calls).
-pub(crate) fn billed_items(doc: &Value) -> Result<Vec<(String, i64)>, String> {
-    serde_json::from_value::<Doc>(doc.clone())
+pub(crate) fn billed_items(doc: &Document) -> Result<Vec<(String, i64)>, String> {
+    doc.parse::<Doc>()
         .map(|d| d.billed_items())
         .map_err(|e| e.to_string())
 }
@@ -234,7 +234,7 @@ impl RocketMq {
             status: CREATING.into(),
             resource_group_id: valid.enterprise_project_id,
             tags: Vec::new(),
-            doc: Value::Null,
+            doc: Document::null(),
             created_ms: now,
             updated_ms: now,
             deleted: false,
@@ -273,7 +273,7 @@ impl RocketMq {
             }
             extra.push(Mutation::PutOrder(order));
         }
-        instance.doc = doc.to_value();
+        instance.doc = doc.document();
         let mut batch = vec![Mutation::InsertInstance(instance), Mutation::PutJob(job)];
         batch.extend(extra);
         self.ctx.engine.commit(batch).await.map_err(errors::store)?;
@@ -398,7 +398,7 @@ impl RocketMq {
                         doc.enterprise_project_id = p.to_owned();
                         instance.resource_group_id = p.to_owned();
                     }
-                    instance.doc = doc.to_value();
+                    instance.doc = doc.document();
                     Ok(((), None))
                 },
             )
@@ -514,7 +514,7 @@ impl RocketMq {
             )?;
             let before = instance.doc.clone();
             doc.last_resize = create::resize_params(&body);
-            let during = doc.to_value();
+            let during = doc.document();
             doc.product_id = next.product_id;
             doc.broker_num = next.broker_num;
             doc.storage_space = next.storage_space;
@@ -533,7 +533,7 @@ impl RocketMq {
                 TransitionKind::Change,
                 JobOutcome::new(
                     RUNNING,
-                    Some(doc.to_value()),
+                    Some(doc.document()),
                     FailedOutcome::new(EXTENDEDFAILED, Some(before)),
                 ),
             );

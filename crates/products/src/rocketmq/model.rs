@@ -4,7 +4,7 @@
 
 use cloudtwin_core::billing::Subscription;
 use cloudtwin_core::billing::UsageLedger;
-use cloudtwin_core::{Instance, Job, JobState};
+use cloudtwin_core::{Document, Instance, Job, JobState};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -107,11 +107,11 @@ impl Doc {
     }
 
     pub fn from_instance(i: &Instance) -> Result<Self, serde_json::Error> {
-        Doc::deserialize(&i.doc)
+        i.doc.parse()
     }
 
-    pub fn to_value(&self) -> Value {
-        serde_json::to_value(self).expect("a doc always serializes")
+    pub fn document(&self) -> Document {
+        Document::of(self)
     }
 }
 

@@ -11,7 +11,8 @@ mod operations;
 use async_trait::async_trait;
 use cloudtwin_aliyun::{AliError, AliyunApi, Call, Input, Operation};
 use cloudtwin_core::{
-    Caller, FailedOutcome, Instance, Job, JobOutcome, JobState, Product, Tag, TransitionKind,
+    Caller, Document, FailedOutcome, Instance, Job, JobOutcome, JobState, Product, Tag,
+    TransitionKind,
 };
 use cloudtwin_store::{InstanceQuery, Mutation, StoreError};
 use serde_json::{json, Value};
@@ -301,7 +302,7 @@ impl StarRocks {
             status: "creating".into(),
             resource_group_id: valid.resource_group_id,
             tags: valid.tags,
-            doc: doc.with_group_status("CREATING").to_value(),
+            doc: doc.with_group_status("CREATING").document(),
             created_ms: now,
             updated_ms: now,
             deleted: false,
@@ -309,7 +310,7 @@ impl StarRocks {
         };
         let outcome = JobOutcome::new(
             "running",
-            Some(doc.to_value()),
+            Some(doc.document()),
             FailedOutcome::new("creating_failed", None),
         );
         let mut job = self.ctx.engine.job(
@@ -542,12 +543,12 @@ impl StarRocks {
                 operation: action_name(action),
                 kind: TransitionKind::Change,
                 status: if target > current { up } else { down }.into(),
-                doc_during: during.to_value(),
+                doc_during: during.document(),
                 // The SDK's InstanceStatus has no failed value for a change: it is undone.
                 outcome: JobOutcome::new(
                     "running",
-                    Some(after.to_value()),
-                    FailedOutcome::new("running", Some(doc.to_value())),
+                    Some(after.document()),
+                    FailedOutcome::new("running", Some(doc.document())),
                 ),
             };
             let (order_id, order) = self.change_order(instance, doc, &after)?;
@@ -569,11 +570,11 @@ impl StarRocks {
                     operation: "RestartInstance",
                     kind: TransitionKind::Change,
                     status: "restarting".into(),
-                    doc_during: doc.with_group_status("RESTARTING").to_value(),
+                    doc_during: doc.with_group_status("RESTARTING").document(),
                     outcome: JobOutcome::new(
                         "running",
-                        Some(doc.to_value()),
-                        FailedOutcome::new("running", Some(doc.to_value())),
+                        Some(doc.document()),
+                        FailedOutcome::new("running", Some(doc.document())),
                     ),
                 }),
             ))
@@ -604,11 +605,11 @@ impl StarRocks {
                     operation: "ReleaseInstance",
                     kind: TransitionKind::Delete,
                     status: "deleting".into(),
-                    doc_during: doc.with_group_status("DELETING").to_value(),
+                    doc_during: doc.with_group_status("DELETING").document(),
                     outcome: JobOutcome::new(
                         "deleted",
-                        Some(doc.with_group_status("DELETED").to_value()),
-                        FailedOutcome::new("deleting_failed", Some(doc.to_value())),
+                        Some(doc.with_group_status("DELETED").document()),
+                        FailedOutcome::new("deleting_failed", Some(doc.document())),
                     )
                     .releasing(),
                 }),
@@ -923,7 +924,7 @@ impl StarRocks {
                 doc.subscription = None;
                 self.ctx.order(&instance, OrderKind::Change, 0, None, true)
             };
-            instance.doc = doc.to_value();
+            instance.doc = doc.document();
             instance.updated_ms = now;
             // postPaid → prePaid stops accrual now; prePaid → postPaid starts it.
             self.ctx.billing.stamp_usage(None, &mut instance, now);
@@ -1109,8 +1110,8 @@ fn doc_items(doc: &Doc) -> Vec<(String, i64)> {
 }
 
 /// The billed items of a stored StarRocks document (for the ledger's generic calls).
-pub(crate) fn billed_items(doc: &Value) -> Result<Vec<(String, i64)>, String> {
-    serde_json::from_value::<Doc>(doc.clone())
+pub(crate) fn billed_items(doc: &Document) -> Result<Vec<(String, i64)>, String> {
+    doc.parse::<Doc>()
         .map(|d| doc_items(&d))
         .map_err(|e| e.to_string())
 }

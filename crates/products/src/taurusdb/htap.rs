@@ -9,10 +9,11 @@
 
 use cloudtwin_core::billing::{OrderKind, Period, PeriodUnit, Subscription};
 use cloudtwin_core::{
-    FailedOutcome, Instance, JobError, JobOutcome, JobState, Product, TransitionKind,
+    Document, FailedOutcome, Instance, JobError, JobOutcome, JobState, Product, TransitionKind,
 };
 use cloudtwin_huawei::{Call, HwError, Reply};
 use cloudtwin_store::Mutation;
+use serde::de::IgnoredAny;
 use serde_json::{json, Map, Value};
 
 use super::parent::{private_ip, ACTIVE};
@@ -138,10 +139,10 @@ impl TaurusDb {
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
             .unwrap_or_else(|| {
-                parent.doc["security_group_id"]
-                    .as_str()
-                    .unwrap_or("")
-                    .to_owned()
+                parent
+                    .doc
+                    .field::<String>("security_group_id")
+                    .unwrap_or_default()
             });
         let prepaid = match v::opt_obj(body, "pay_info")? {
             Some(pay) => prepaid(pay)?,
@@ -150,7 +151,7 @@ impl TaurusDb {
         v::opt_str(body, "region_code", "region_code")?;
 
         // The parent must be available and have room.
-        if parent.status != ACTIVE || parent.doc["deleting"].as_bool() == Some(true) {
+        if parent.status != ACTIVE || parent.doc.field::<bool>("deleting") == Some(true) {
             return Err(v::busy());
         }
         if self.children(&parent).await?.len() >= c.max_htap_instances_per_taurus {
@@ -185,20 +186,23 @@ impl TaurusDb {
             "sys_tags": sys_tags,
             "enterprise_project_id": enterprise_project_id,
             "security_group_id": sg,
-            "vpc_id": parent.doc["vpc_id"],
-            "subnet_id": parent.doc["subnet_id"],
+            "vpc_id": parent.doc.field::<Value>("vpc_id"),
+            "subnet_id": parent.doc.field::<Value>("subnet_id"),
             "data_vip": private_ip(&id),
             "db_root_pwd": self.ctx.seal(pwd),
             "node_status": NORMAL,
             "actions": [],
         });
-        if let Some((period, auto_renew)) = prepaid {
+        let subscription = prepaid.map(|(period, auto_renew)| {
+            Subscription::start(period, now, auto_renew, self.ctx.billing.scale)
+        });
+        if subscription.is_some() {
             doc["pay_model"] = json!("1");
-            let subscription = Subscription::start(period, now, auto_renew, self.ctx.billing.scale);
-            set_subscription(&mut doc, Some(&subscription));
         }
-        let outcome_doc = doc.clone();
-        doc["node_status"] = json!(PENDING);
+        let mut outcome_doc = Document::of(&doc);
+        set_subscription(&mut outcome_doc, subscription.as_ref());
+        let mut during = outcome_doc.clone();
+        during.set_field("node_status", PENDING);
         let instance = Instance {
             id: id.clone(),
             account_id: parent.account_id.clone(),
@@ -208,7 +212,7 @@ impl TaurusDb {
             status: PENDING.into(),
             resource_group_id: enterprise_project_id.clone(),
             tags: Vec::new(),
-            doc: doc.clone(),
+            doc: during.clone(),
             created_ms: now,
             updated_ms: now,
             deleted: false,
@@ -236,7 +240,7 @@ impl TaurusDb {
             operation: CREATE_OPERATION,
             kind: TransitionKind::Create,
             status: PENDING.into(),
-            doc_during: doc,
+            doc_during: during,
             outcome: JobOutcome::new(
                 NORMAL,
                 Some(outcome_doc),
@@ -266,9 +270,9 @@ impl TaurusDb {
         order.job_id = Some(job.id.clone());
         order.status_on_pay = Some(PENDING.into());
         let mut instance = instance;
-        instance.doc["order_id"] = json!(order.id);
+        instance.doc.set_field("order_id", &order.id);
         if let Some(j) = job.outcome.doc.as_mut() {
-            j["order_id"] = json!(order.id);
+            j.set_field("order_id", &order.id);
         }
         let mut answer_instance = answer_instance;
         answer_instance["pay_info"] = json!({
@@ -310,7 +314,7 @@ impl TaurusDb {
         }
         self.live(call, Product::HtapStarRocks, sr_id)
             .await?
-            .filter(|i| i.doc["parent_id"].as_str() == Some(parent_id))
+            .filter(|i| i.doc.field::<String>("parent_id").as_deref() == Some(parent_id))
             .ok_or_else(v::htap_not_found)
     }
 
@@ -379,7 +383,7 @@ impl TaurusDb {
                         ensure_idle(i)?;
                     }
                     let mut doc = i.doc.clone();
-                    doc["actions"] = json!([action("delete", &i.id, now)]);
+                    doc.set_field("actions", &[action("delete", &i.id, now)]);
                     Ok(Step {
                         operation: "DeleteStarRocksInstance",
                         kind: TransitionKind::Delete,
@@ -413,10 +417,10 @@ impl TaurusDb {
             .live(call, Product::HtapStarRocks, &sr_id)
             .await?
             .ok_or_else(v::htap_not_found)?;
-        let version = current.doc["engine_version"]
-            .as_str()
-            .unwrap_or("")
-            .to_owned();
+        let version = current
+            .doc
+            .field::<String>("engine_version")
+            .unwrap_or_default();
         for f in [fe, be].into_iter().flatten() {
             self.htap_flavor_checked(f, &version)?;
         }
@@ -432,16 +436,16 @@ impl TaurusDb {
                     ensure_idle(i)?;
                     let mut after = i.doc.clone();
                     if let Some(f) = &fe {
-                        after["fe_flavor_id"] = json!(f);
+                        after.set_field("fe_flavor_id", f);
                     }
                     if let Some(b) = &be {
-                        after["be_flavor_id"] = json!(b);
+                        after.set_field("be_flavor_id", b);
                     }
                     if after == i.doc {
                         return Err(param("The new flavors are the instance's current flavors."));
                     }
                     let mut during = i.doc.clone();
-                    during["actions"] = json!([action("resize_flavor", &i.id, now)]);
+                    during.set_field("actions", &[action("resize_flavor", &i.id, now)]);
                     Ok(Step {
                         operation: "ResizeStarRocksFlavor",
                         kind: TransitionKind::Change,
@@ -474,7 +478,7 @@ impl TaurusDb {
                 |i| {
                     ensure_idle(i)?;
                     let mut during = i.doc.clone();
-                    during["actions"] = json!([action("restart", &i.id, now)]);
+                    during.set_field("actions", &[action("restart", &i.id, now)]);
                     Ok(Step {
                         operation: "RestartStarRocksInstance",
                         kind: TransitionKind::Change,
@@ -578,7 +582,7 @@ impl TaurusDb {
     }
 
     fn htap_detail(&self, i: &Instance) -> Value {
-        let d = &i.doc;
+        let d = &i.doc.to_value();
         let groups: Vec<Value> = ["fe", "be"]
             .iter()
             .map(|kind| {
@@ -692,7 +696,10 @@ impl TaurusDb {
 
 /// A change needs the instance `normal` with nothing under way.
 fn ensure_idle(i: &Instance) -> Result<(), HwError> {
-    let busy = i.status != NORMAL || i.doc["actions"].as_array().is_some_and(|a| !a.is_empty());
+    let busy = i.status != NORMAL
+        || i.doc
+            .field::<Vec<IgnoredAny>>("actions")
+            .is_some_and(|a| !a.is_empty());
     if busy {
         Err(v::busy())
     } else {
@@ -736,7 +743,8 @@ fn prepaid(pay: &Map<String, Value>) -> Result<Option<(Period, bool)>, HwError> 
 }
 
 /// What an HTAP term bills: each FE and BE node of its flavor, and each node's volume.
-pub(crate) fn billed_items(d: &Value) -> Vec<(String, i64)> {
+pub(crate) fn billed_items(doc: &Document) -> Vec<(String, i64)> {
+    let d = &doc.to_value();
     let mut items = Vec::new();
     for kind in ["fe", "be"] {
         let count = d[format!("{kind}_count")].as_i64().unwrap_or(0);
@@ -773,7 +781,7 @@ fn action(name: &str, object_id: &str, at_ms: i64) -> Value {
 }
 
 fn htap_list_item(i: &Instance) -> Value {
-    let d = &i.doc;
+    let d = &i.doc.to_value();
     json!({
         "id": i.id,
         "name": i.name,

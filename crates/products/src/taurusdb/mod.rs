@@ -25,7 +25,7 @@ mod routes;
 mod validate;
 
 use async_trait::async_trait;
-use cloudtwin_core::{Instance, Job, JobOutcome, JobState, Product, TransitionKind};
+use cloudtwin_core::{Document, Instance, Job, JobOutcome, JobState, Product, TransitionKind};
 use cloudtwin_huawei::{Call, HuaweiApi, HwError, Reply, Route};
 use cloudtwin_store::{Mutation, StoreError};
 use serde_json::{json, Value};
@@ -52,7 +52,7 @@ struct Step {
     operation: &'static str,
     kind: TransitionKind,
     status: String,
-    doc_during: Value,
+    doc_during: Document,
     outcome: JobOutcome,
 }
 

@@ -2,7 +2,7 @@
 //! instance for Terraform's `huaweicloud_taurusdb_instance` (which waits for `BUILD` →
 //! `ACTIVE`, and for a 404 after delete) and for HTAP StarRocks to need a real parent.
 
-use cloudtwin_core::{FailedOutcome, Instance, JobOutcome, Product, Tag, TransitionKind};
+use cloudtwin_core::{Document, FailedOutcome, Instance, JobOutcome, Product, Tag, TransitionKind};
 use cloudtwin_huawei::{Call, HwError, Reply};
 use cloudtwin_store::InstanceQuery;
 use serde_json::{json, Value};
@@ -153,7 +153,7 @@ impl TaurusDb {
             status: BUILD.into(),
             resource_group_id: enterprise_project_id.to_owned(),
             tags,
-            doc: doc.clone(),
+            doc: Document::of(&doc),
             created_ms: now,
             updated_ms: now,
             deleted: false,
@@ -184,7 +184,7 @@ impl TaurusDb {
             operation: "CreateGaussDBforMySQLInstance",
             kind: TransitionKind::Create,
             status: BUILD.into(),
-            doc_during: doc,
+            doc_during: instance.doc.clone(),
             outcome: JobOutcome::new(ACTIVE, None, FailedOutcome::new(FAILED, None)),
         };
         let job_id = self.insert(instance, step).await?;
@@ -226,27 +226,24 @@ impl TaurusDb {
             want.is_none_or(|w| w.is_empty() || w == got)
         };
         all.retain(|i| {
+            let d = i.doc.to_value();
             eq("id", call.query("id"), &i.id)
                 && eq("name", call.query("name"), &i.name)
-                && eq(
-                    "type",
-                    call.query("type"),
-                    i.doc["mode"].as_str().unwrap_or(""),
-                )
+                && eq("type", call.query("type"), d["mode"].as_str().unwrap_or(""))
                 && eq(
                     "datastore_type",
                     call.query("datastore_type"),
-                    i.doc["datastore"]["type"].as_str().unwrap_or(""),
+                    d["datastore"]["type"].as_str().unwrap_or(""),
                 )
                 && eq(
                     "vpc_id",
                     call.query("vpc_id"),
-                    i.doc["vpc_id"].as_str().unwrap_or(""),
+                    d["vpc_id"].as_str().unwrap_or(""),
                 )
                 && eq(
                     "subnet_id",
                     call.query("subnet_id"),
-                    i.doc["subnet_id"].as_str().unwrap_or(""),
+                    d["subnet_id"].as_str().unwrap_or(""),
                 )
         });
         let total = all.len();
@@ -276,11 +273,11 @@ impl TaurusDb {
             .change(call, Product::TaurusDb, &id, v::parent_not_found, |i| {
                 // A failed create can be deleted, as on the cloud.
                 let settled = i.status == ACTIVE || i.status == FAILED;
-                if !settled || i.doc["deleting"].as_bool() == Some(true) {
+                if !settled || i.doc.field::<bool>("deleting") == Some(true) {
                     return Err(v::busy());
                 }
                 let mut doc = i.doc.clone();
-                doc["deleting"] = json!(true);
+                doc.set_field("deleting", &true);
                 // Terraform waits for the delete with ACTIVE as a pending state.
                 Ok(Step {
                     operation: "DeleteGaussDBforMySQLInstance",
@@ -314,7 +311,7 @@ impl TaurusDb {
             })
             .await
             .map_err(internal)?;
-        all.retain(|i| i.doc["parent_id"].as_str() == Some(parent.id.as_str()));
+        all.retain(|i| i.doc.field::<String>("parent_id").as_deref() == Some(parent.id.as_str()));
         Ok(all)
     }
 }
@@ -358,11 +355,11 @@ fn int_query(
     }
 }
 
-fn node_count(p: &Instance) -> i64 {
-    if p.doc["mode"] == "Single" {
+fn node_count(d: &Value) -> i64 {
+    if d["mode"] == "Single" {
         1
     } else {
-        1 + p.doc["slave_count"].as_i64().unwrap_or(1)
+        1 + d["slave_count"].as_i64().unwrap_or(1)
     }
 }
 
@@ -376,8 +373,8 @@ fn tags_json(p: &Instance) -> Value {
 }
 
 fn parent_detail(p: &Instance) -> Value {
-    let d = &p.doc;
-    let n = node_count(p);
+    let d = &p.doc.to_value();
+    let n = node_count(d);
     let nodes: Vec<Value> = (0..n)
         .map(|k| {
             json!({
@@ -438,7 +435,7 @@ fn parent_detail(p: &Instance) -> Value {
 }
 
 fn parent_list_item(p: &Instance) -> Value {
-    let d = &p.doc;
+    let d = &p.doc.to_value();
     json!({
         "id": p.id,
         "name": p.name,
