@@ -5,21 +5,20 @@
 //! read. Building a `serde_json::Value` tree in between (and dropping it) cost more than
 //! either end; code that really needs a tree asks for one with [`Document::to_value`].
 //!
+//! Stores hand back the text they were given without parsing it, so a row that is not JSON
+//! (edited by hand, damaged) is found where the document is parsed or embedded, as an error.
 //! In a snapshot or a job's stored outcome a document is embedded as JSON, not as a string.
-//! Its text is always valid JSON: it is made by `serde_json`, or checked when read back.
 
-use std::borrow::Cow;
 use std::fmt;
-use std::marker::PhantomData;
+use std::ops::Range;
 
-use serde::de::{DeserializeOwned, IgnoredAny, MapAccess, Visitor};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-#[derive(Clone, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Document(Box<RawValue>);
+#[derive(Clone)]
+pub struct Document(String);
 
 impl Document {
     /// The JSON text of `value`.
@@ -27,140 +26,240 @@ impl Document {
     /// Panics if `value` does not serialize, which plain data (structs, maps with string
     /// keys, `Value`) always does.
     pub fn of<T: Serialize + ?Sized>(value: &T) -> Document {
-        Document(serde_json::value::to_raw_value(value).expect("a document is plain data"))
+        Document(serde_json::to_string(value).expect("a document is plain data"))
     }
 
     /// `null`: the document of an instance whose product keeps none (yet).
     pub fn null() -> Document {
-        Document(RawValue::NULL.to_owned())
+        Document("null".into())
     }
 
-    /// Stored text, checked to be JSON (a scan; no tree is built).
-    pub fn from_json(text: String) -> Result<Document, serde_json::Error> {
-        RawValue::from_string(text).map(Document)
+    /// The text a store was given (by [`Document::as_str`]), back; not parsed here.
+    pub fn from_stored(text: String) -> Document {
+        Document(text)
     }
 
     pub fn as_str(&self) -> &str {
-        self.0.get()
+        &self.0
     }
 
     /// The typed document, parsed from the text.
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
-        serde_json::from_str(self.as_str())
+        serde_json::from_str(&self.0)
     }
 
     /// The document as a tree, for code that reads or edits it generically.
-    pub fn to_value(&self) -> Value {
-        // Only text outside what serde_json writes could fail (a number beyond f64, or
-        // nesting deeper than 128), and documents are written by serde_json.
+    pub fn to_value(&self) -> Result<Value, serde_json::Error> {
         self.parse()
-            .expect("a document is JSON that serde_json wrote")
     }
 
     /// The top-level member `key`, read as `T`: `None` if the document is not an object,
     /// has no such member, or the member is not a `T`. Only that member is parsed.
     pub fn field<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
-        struct Member<'k, T>(&'k str, PhantomData<T>);
-        impl<'de, T: DeserializeOwned> Visitor<'de> for Member<'_, T> {
-            type Value = Option<T>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<T>, A::Error> {
-                // The last of duplicate members wins, as in a `Value`.
-                let mut found = None;
-                while let Some(Key(key)) = map.next_key()? {
-                    if key == self.0 {
-                        found = Some(map.next_value()?);
-                    } else {
-                        map.next_value::<IgnoredAny>()?;
-                    }
-                }
-                Ok(found)
-            }
+        match member(&self.0, key) {
+            Member::Found { value, .. } => serde_json::from_str(self.0.get(value)?).ok(),
+            _ => None,
         }
-        let mut de = serde_json::Deserializer::from_str(self.as_str());
-        de.deserialize_map(Member(key, PhantomData)).ok().flatten()
     }
 
     /// Sets the top-level member `key` to `value`; answers false (and changes nothing) if
-    /// the document is not an object. The other members are copied as text.
+    /// the document is not an object. The rest of the text is kept as it is.
     pub fn set_field<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> bool {
-        let value = Document::of(value);
-        self.rewrite(key, Some(&value.0))
+        let value = serde_json::to_string(value).expect("a member is plain data");
+        match member(&self.0, key) {
+            Member::NotObject => false,
+            Member::Found { value: at, .. } => {
+                self.0.replace_range(at, &value);
+                true
+            }
+            Member::Absent { close, empty } => {
+                let key = serde_json::to_string(key).expect("a key serializes");
+                let comma = if empty { "" } else { "," };
+                self.0.insert_str(close, &format!("{comma}{key}:{value}"));
+                true
+            }
+        }
     }
 
     /// Removes the top-level member `key`; answers false if the document is not an object.
     pub fn remove_field(&mut self, key: &str) -> bool {
-        self.rewrite(key, None)
-    }
-
-    /// The document with `key` set to `value` (or removed), every other member untouched.
-    fn rewrite(&mut self, key: &str, value: Option<&RawValue>) -> bool {
-        let Ok(Members(mut members)) = serde_json::from_str::<Members>(self.as_str()) else {
-            return false;
+        let (start, end) = match member(&self.0, key) {
+            Member::NotObject => return false,
+            Member::Absent { .. } => return true,
+            Member::Found { start, value } => (start, value.end),
         };
-        let before = members.len();
-        members.retain(|(k, _)| k != key);
-        if value.is_none() && members.len() == before {
-            return true;
-        }
-        if let Some(value) = value {
-            members.push((Cow::Borrowed(key), value));
-        }
-        *self = Document::of(&Members(members));
+        let b = self.0.as_bytes();
+        let after = skip_ws(b, end);
+        let cut = if b.get(after) == Some(&b',') {
+            // The member, its comma and the space up to the next member.
+            start..skip_ws(b, after + 1)
+        } else {
+            // The last member: the comma before it goes too.
+            let before = self.0[..start].trim_end();
+            match before.strip_suffix(',') {
+                Some(kept) => kept.len()..end,
+                None => start..end,
+            }
+        };
+        self.0.replace_range(cut, "");
         true
     }
 }
 
-/// An object key, borrowed from the text unless it has escapes.
-struct Key<'de>(Cow<'de, str>);
-
-impl<'de> Deserialize<'de> for Key<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Text;
-        impl<'de> Visitor<'de> for Text {
-            type Value = Key<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Borrowed(s)))
-            }
-            fn visit_str<E>(self, s: &str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(s.to_owned())))
-            }
-        }
-        d.deserialize_str(Text)
-    }
+/// Where the top-level member of an object document is. Documents are written by
+/// serde_json and never repeat a member, so the first one found is the one.
+enum Member {
+    /// The document is not a JSON object.
+    NotObject,
+    /// No such member: `close` is where the object's closing brace is.
+    Absent { close: usize, empty: bool },
+    /// The member, from its key's opening quote, and its value.
+    Found { start: usize, value: Range<usize> },
 }
 
-/// An object's members in their order, values left as text.
-struct Members<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
-
-impl<'de> Deserialize<'de> for Members<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Object;
-        impl<'de> Visitor<'de> for Object {
-            type Value = Members<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members<'de>, A::Error> {
-                let mut members = Vec::with_capacity(map.size_hint().unwrap_or(16));
-                while let Some(Key(key)) = map.next_key()? {
-                    members.push((key, map.next_value()?));
+/// Finds `key` by skipping over the text of the other members' values, without parsing
+/// them: a lookup costs a fraction of a parse, and nothing when the name is nowhere.
+fn member(text: &str, key: &str) -> Member {
+    let b = text.as_bytes();
+    let open = skip_ws(b, 0);
+    if b.get(open) != Some(&b'{') {
+        return Member::NotObject;
+    }
+    let first = skip_ws(b, open + 1);
+    // A member named `key` is spelled `"key"` in the text, unless it uses escapes.
+    let plain = !key.contains(|c: char| c == '"' || c == '\\' || c.is_control());
+    if plain && !text.contains('\\') && !text.contains(&*format!("\"{key}\"")) {
+        let close = text.trim_end().len() - 1;
+        return match b.get(close) {
+            Some(b'}') => Member::Absent {
+                close,
+                empty: close == first,
+            },
+            _ => Member::NotObject,
+        };
+    }
+    let mut i = first;
+    if b.get(i) == Some(&b'}') {
+        return Member::Absent {
+            close: i,
+            empty: true,
+        };
+    }
+    loop {
+        let start = i;
+        let Some(key_end) = string_end(b, i) else {
+            return Member::NotObject;
+        };
+        let is_key = text.get(start..key_end).is_some_and(|k| key_is(k, key));
+        i = skip_ws(b, key_end);
+        if b.get(i) != Some(&b':') {
+            return Member::NotObject;
+        }
+        let value_start = skip_ws(b, i + 1);
+        let Some(value_end) = value_end(b, value_start) else {
+            return Member::NotObject;
+        };
+        if is_key {
+            return Member::Found {
+                start,
+                value: value_start..value_end,
+            };
+        }
+        i = skip_ws(b, value_end);
+        match b.get(i) {
+            Some(b',') => i = skip_ws(b, i + 1),
+            Some(b'}') => {
+                return Member::Absent {
+                    close: i,
+                    empty: false,
                 }
-                Ok(Members(members))
             }
+            _ => return Member::NotObject,
         }
-        d.deserialize_map(Object)
     }
 }
 
-impl Serialize for Members<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+/// Whether the quoted key `quoted` (as in the text) names `key`.
+fn key_is(quoted: &str, key: &str) -> bool {
+    if quoted.contains('\\') {
+        serde_json::from_str::<String>(quoted).is_ok_and(|k| k == key)
+    } else {
+        quoted.len() == key.len() + 2 && &quoted[1..quoted.len() - 1] == key
+    }
+}
+
+fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while matches!(b.get(i), Some(b' ' | b'\n' | b'\r' | b'\t')) {
+        i += 1;
+    }
+    i
+}
+
+/// The end of the string whose opening quote is at `i`.
+fn string_end(b: &[u8], i: usize) -> Option<usize> {
+    if b.get(i) != Some(&b'"') {
+        return None;
+    }
+    let mut j = i + 1;
+    loop {
+        match b.get(j)? {
+            b'"' => return Some(j + 1),
+            b'\\' => j += 2,
+            _ => j += 1,
+        }
+    }
+}
+
+/// The end of the value that starts at `i`.
+fn value_end(b: &[u8], i: usize) -> Option<usize> {
+    match b.get(i)? {
+        b'"' => string_end(b, i),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut j = i;
+            loop {
+                match b.get(j)? {
+                    b'"' => {
+                        j = string_end(b, j)?;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(j + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                j += 1;
+            }
+        }
+        _ => {
+            let mut j = i;
+            while !matches!(
+                b.get(j),
+                None | Some(b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t')
+            ) {
+                j += 1;
+            }
+            (j > i).then_some(j)
+        }
+    }
+}
+
+/// Embedded as JSON. The text is checked here, as it is copied, not when a store read it.
+impl Serialize for Document {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let raw: &RawValue = serde_json::from_str(&self.0).map_err(serde::ser::Error::custom)?;
+        raw.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Document {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = Box::<RawValue>::deserialize(d)?;
+        Ok(Document(Box::<str>::from(raw).into_string()))
     }
 }
 
@@ -173,25 +272,26 @@ impl From<Value> for Document {
 /// Equal as JSON: the same text, or the same tree (members in another order).
 impl PartialEq for Document {
     fn eq(&self, other: &Document) -> bool {
-        self.as_str() == other.as_str() || self.to_value() == other.to_value()
+        self.0 == other.0 || matches!((self.to_value(), other.to_value()), (Ok(a), Ok(b)) if a == b)
     }
 }
 
 impl PartialEq<Value> for Document {
     fn eq(&self, other: &Value) -> bool {
-        self.to_value() == *other
+        self.to_value().is_ok_and(|v| v == *other)
     }
 }
 
 impl fmt::Debug for Document {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.write_str(&self.0)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use serde_json::json;
 
     #[derive(Debug, PartialEq, Serialize, Deserialize)]
@@ -240,22 +340,25 @@ mod tests {
     }
 
     #[test]
-    fn stored_text_is_checked() {
-        let doc = Document::from_json(r#"{"a":1}"#.to_owned()).unwrap();
-        assert_eq!(doc.as_str(), r#"{"a":1}"#);
-        assert!(Document::from_json(r#"{"a":"#.to_owned()).is_err());
-        assert!(Document::from_json(String::new()).is_err());
+    fn stored_text_that_is_not_json_fails_where_it_is_used() {
+        let bad = Document::from_stored(r#"{"a":"#.to_owned());
+        assert!(bad.parse::<Value>().is_err());
+        assert!(bad.to_value().is_err());
+        assert!(serde_json::to_string(&bad).is_err());
+        assert_eq!(bad.field::<Value>("a"), None);
+        assert_ne!(bad, json!({"a": 1}));
     }
 
     #[test]
     fn one_member_reads_and_writes_without_the_others() {
-        let mut doc = Document::from(json!({"keep": {"deep": [1, 2]}, "n": 1, "s\"q": "x"}));
+        let mut doc = Document::from(json!({"keep": {"deep": [1, "}"]}, "n": 1, "s\"q": "x"}));
         assert_eq!(doc.field::<i64>("n"), Some(1));
         assert_eq!(
             doc.field::<String>("s\"q"),
             Some("x".into()),
             "escaped keys"
         );
+        assert_eq!(doc.field::<i64>("deep"), None, "top-level members only");
         assert_eq!(doc.field::<i64>("missing"), None);
         assert_eq!(doc.field::<String>("n"), None, "not that type");
 
@@ -263,14 +366,20 @@ mod tests {
         assert!(doc.set_field("new", "v"));
         assert_eq!(
             doc,
-            json!({"keep": {"deep": [1, 2]}, "n": {"now": true}, "s\"q": "x", "new": "v"})
+            json!({"keep": {"deep": [1, "}"]}, "n": {"now": true}, "s\"q": "x", "new": "v"})
         );
         assert!(doc.remove_field("n"));
         assert!(doc.remove_field("absent"));
         assert_eq!(
             doc,
-            json!({"keep": {"deep": [1, 2]}, "s\"q": "x", "new": "v"})
+            json!({"keep": {"deep": [1, "}"]}, "s\"q": "x", "new": "v"})
         );
+        assert!(doc.remove_field("new"));
+        assert!(doc.remove_field("keep"));
+        assert!(doc.remove_field("s\"q"));
+        assert_eq!(doc.as_str(), "{}");
+        assert!(doc.set_field("only", &1));
+        assert_eq!(doc.as_str(), r#"{"only":1}"#);
 
         let mut null = Document::null();
         assert!(!null.set_field("n", &1));
@@ -280,11 +389,66 @@ mod tests {
     }
 
     #[test]
-    fn the_last_duplicate_member_wins_as_in_a_value() {
-        let mut doc = Document::from_json(r#"{"a":1,"b":0,"a":2}"#.to_owned()).unwrap();
-        assert_eq!(doc.field::<i64>("a"), Some(2));
-        assert_eq!(doc, json!({"a": 2, "b": 0}));
-        doc.set_field("a", &3);
-        assert_eq!(doc.as_str(), r#"{"b":0,"a":3}"#);
+    fn members_are_found_in_any_spacing_and_spelling() {
+        let mut doc = Document::from_stored(
+            "{ \"a\" : [ 1 , {\"b\": \"\\\"\"} ] ,\n \"\\u0062\": -1.5e3 , \"c\":null }".into(),
+        );
+        assert_eq!(doc.field::<f64>("b"), Some(-1500.0), "an escaped key");
+        assert_eq!(doc.field::<Value>("c"), Some(Value::Null));
+        assert!(doc.set_field("b", &2));
+        assert!(doc.remove_field("a"));
+        assert!(doc.remove_field("c"));
+        assert_eq!(doc, json!({"b": 2}));
+        assert_eq!(doc.field::<i64>("b"), Some(2));
+    }
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            // Quarters: exact in binary and in decimal, so they read back the same.
+            (-4000i32..4000).prop_map(|n| Value::from(f64::from(n) / 4.0)),
+            "[a-z\"\\\\{}\\[\\],: é\u{1}]{0,6}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 32, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
+                prop::collection::btree_map("[a-c\"\\\\]{1,2}", inner, 0..6)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        /// Member access on the text agrees with the same access on the tree.
+        #[test]
+        fn member_access_agrees_with_the_tree(
+            members in prop::collection::btree_map("[a-c\"\\\\]{1,2}", json_value(), 0..6),
+            key in "[a-c\"\\\\]{1,2}",
+            pretty in any::<bool>(),
+        ) {
+            let tree = Value::Object(members.into_iter().collect());
+            let text = if pretty {
+                serde_json::to_string_pretty(&tree).unwrap()
+            } else {
+                serde_json::to_string(&tree).unwrap()
+            };
+            let doc = Document::from_stored(text);
+            prop_assert_eq!(doc.field::<Value>(&key), tree.get(&key).cloned());
+
+            let new = json!({"v": [1]});
+            let mut set = doc.clone();
+            prop_assert!(set.set_field(&key, &new));
+            let mut expected = tree.clone();
+            expected[&key] = new;
+            prop_assert_eq!(set.to_value().unwrap(), expected);
+
+            let mut removed = doc.clone();
+            prop_assert!(removed.remove_field(&key));
+            let mut expected = tree.clone();
+            expected.as_object_mut().unwrap().remove(&key);
+            prop_assert_eq!(removed.to_value().unwrap(), expected);
+        }
     }
 }

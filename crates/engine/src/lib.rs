@@ -1194,8 +1194,9 @@ mod tests {
 
     impl OutcomeHook for StampReplaced {
         fn on_outcome(&self, replaced_doc: Option<&Document>, after: &mut Instance, now_ms: i64) {
-            let mut doc = after.doc.to_value();
-            doc["billed_from"] = replaced_doc.map_or(json!("kept"), |d| d.to_value()["cu"].clone());
+            let mut doc = after.doc.to_value().unwrap();
+            doc["billed_from"] =
+                replaced_doc.map_or(json!("kept"), |d| d.to_value().unwrap()["cu"].clone());
             doc["billed_at"] = json!(now_ms);
             after.doc = doc.into();
         }

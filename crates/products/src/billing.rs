@@ -196,7 +196,7 @@ pub fn billed_items(instance: &Instance) -> Result<Vec<(String, i64)>, String> {
         Product::StarRocks => crate::starrocks::billed_items(&instance.doc),
         Product::Havenask => crate::havenask::billed_items(&instance.doc),
         Product::RocketMq => crate::rocketmq::billed_items(&instance.doc),
-        Product::HtapStarRocks => Ok(crate::taurusdb::billed_items(&instance.doc)),
+        Product::HtapStarRocks => crate::taurusdb::billed_items(&instance.doc),
         other => Err(format!("{} has no price table", other.as_str())),
     }
 }
@@ -610,6 +610,6 @@ mod tests {
         // A non-billed instance gets no ledger at all.
         let mut creating = htap("pending", 1);
         b.stamp_usage(None, &mut creating, 0);
-        assert!(creating.doc.to_value().get(USAGE_KEY).is_none());
+        assert!(creating.doc.to_value().unwrap().get(USAGE_KEY).is_none());
     }
 }

@@ -412,7 +412,9 @@ async fn snapshot(command: SnapshotCommand) -> Result<(), String> {
             )
             .await
             .map_err(|e| e.to_string())?;
-            let bytes = serde_json::to_vec_pretty(&doc).expect("plain data serializes");
+            // Fails only on a stored document that is not JSON (stores do not parse them).
+            let bytes = serde_json::to_vec_pretty(&doc)
+                .map_err(|e| format!("cannot write the snapshot: {e}"))?;
             match out {
                 Some(path) => cloudtwin_server::keys::write_private(&path, &bytes)
                     .map_err(|e| e.to_string())?,

@@ -314,6 +314,12 @@ fn json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("serializing plain data cannot fail")
 }
 
+/// A job's outcome as stored. Its documents may have been read from other rows, which
+/// are not parsed when read: one that is not JSON fails this write, not the store.
+fn outcome_json(outcome: &JobOutcome) -> PgResult<String> {
+    serde_json::to_string(outcome).map_err(corrupt)
+}
+
 fn to_i64(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
@@ -676,7 +682,7 @@ async fn apply<C: GenericClient + Sync>(c: &mut Cached<'_, C>, m: &Mutation) -> 
             }
         }
         Mutation::PutJob(j) => {
-            let outcome = json(&j.outcome);
+            let outcome = outcome_json(&j.outcome)?;
             c.execute(
                 "INSERT INTO jobs (id, account_id, product, instance_id, operation, state, outcome,
                     created_ms, due_ms, finished_ms, attempts, lease_owner, lease_until_ms)
@@ -730,7 +736,7 @@ async fn apply<C: GenericClient + Sync>(c: &mut Cached<'_, C>, m: &Mutation) -> 
                 .await?;
         }
         Mutation::UpdateClaimedJob { job: j, owner } => {
-            let outcome = json(&j.outcome);
+            let outcome = outcome_json(&j.outcome)?;
             let n = c
                 .execute(
                     "UPDATE jobs SET state = $2, outcome = $3, due_ms = $4, finished_ms = $5,
@@ -934,7 +940,7 @@ fn instance_row(r: &Row) -> PgResult<Instance> {
         status: get(r, 5)?,
         resource_group_id: get(r, 6)?,
         tags: serde_json::from_str::<Vec<Tag>>(&tags).map_err(corrupt)?,
-        doc: Document::from_json(doc).map_err(corrupt)?,
+        doc: Document::from_stored(doc),
         created_ms: get(r, 9)?,
         updated_ms: get(r, 10)?,
         deleted: get(r, 11)?,

@@ -504,6 +504,12 @@ fn json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("serializing plain data cannot fail")
 }
 
+/// A job's outcome as stored. Its documents may have been read from other rows, which
+/// are not parsed when read: one that is not JSON fails this write, not the writer.
+fn outcome_json(outcome: &JobOutcome) -> Result<String> {
+    serde_json::to_string(outcome).map_err(corrupt)
+}
+
 /// Statements are prepared once per connection and reused: parsing SQL on every
 /// write showed up in profiles.
 fn exec(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
@@ -611,7 +617,7 @@ fn apply(conn: &Connection, m: &Mutation) -> Result<()> {
                     j.instance_id,
                     j.operation,
                     j.state.as_str(),
-                    json(&j.outcome),
+                    outcome_json(&j.outcome)?,
                     j.created_ms,
                     j.due_ms,
                     j.finished_ms,
@@ -658,7 +664,7 @@ fn apply(conn: &Connection, m: &Mutation) -> Result<()> {
                 params![
                     j.id,
                     j.state.as_str(),
-                    json(&j.outcome),
+                    outcome_json(&j.outcome)?,
                     j.due_ms,
                     j.finished_ms,
                     j.lease_owner,
@@ -874,7 +880,7 @@ fn instance_row(r: &Row<'_>) -> rusqlite::Result<Result<Instance>> {
             status: r.get(5).map_err(unavailable)?,
             resource_group_id: r.get(6).map_err(unavailable)?,
             tags: serde_json::from_str::<Vec<Tag>>(&tags).map_err(corrupt)?,
-            doc: Document::from_json(doc).map_err(corrupt)?,
+            doc: Document::from_stored(doc),
             created_ms: r.get(9).map_err(unavailable)?,
             updated_ms: r.get(10).map_err(unavailable)?,
             deleted: r.get(11).map_err(unavailable)?,
@@ -1540,6 +1546,41 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let open = |name: &str| Arc::new(SqliteStore::open(dir.path().join(name)).unwrap());
         crate::conformance::operations(open("a.db"), open("b.db")).await;
+    }
+
+    #[tokio::test]
+    async fn a_stored_document_that_is_not_json_fails_where_it_is_used() {
+        use crate::conformance::{account, instance, job};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let store = SqliteStore::open(&path).unwrap();
+        store
+            .commit(vec![
+                Mutation::InsertAccount(account("acc", "default")),
+                Mutation::InsertInstance(instance("c-1", "acc", "n", 1)),
+            ])
+            .await
+            .unwrap();
+        Connection::open(&path)
+            .unwrap()
+            .execute("UPDATE instances SET doc = '{\"cu\":' WHERE id = 'c-1'", [])
+            .unwrap();
+        // Read as it is: the text is not parsed on the way out.
+        let got = store.instance("acc", "c-1").await.unwrap().unwrap();
+        assert_eq!(got.doc.as_str(), "{\"cu\":");
+        assert!(got.doc.to_value().is_err());
+        // A job outcome carrying it fails its own write; the writer goes on.
+        let mut carrying = job("j-1", "c-1", 0);
+        carrying.outcome.doc = Some(got.doc.clone());
+        let refused = store.commit(vec![Mutation::PutJob(carrying)]).await;
+        assert!(
+            matches!(refused, Err(StoreError::Corrupt(_))),
+            "{refused:?}"
+        );
+        store
+            .commit(vec![Mutation::PutJob(job("j-2", "c-1", 0))])
+            .await
+            .unwrap();
     }
 
     #[test]

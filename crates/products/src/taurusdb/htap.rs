@@ -18,7 +18,7 @@ use serde_json::{json, Map, Value};
 
 use super::parent::{private_ip, ACTIVE};
 use super::validate::{self as v, param};
-use super::{internal, Step, TaurusDb, HTAP_SUFFIX};
+use super::{internal, tree, Step, TaurusDb, HTAP_SUFFIX};
 use crate::billing::set_subscription;
 use crate::Context;
 
@@ -256,7 +256,10 @@ impl TaurusDb {
         // prePaid: the order waits for BSS payment (Terraform pays it), its job parked.
         let monthly = self
             .ctx
-            .monthly_cents(Product::HtapStarRocks, &billed_items(&instance.doc))
+            .monthly_cents(
+                Product::HtapStarRocks,
+                &billed_items(&instance.doc).map_err(HwError::internal)?,
+            )
             .map_err(param)?;
         let mut job = self.job(&instance, step);
         Context::park(&mut job);
@@ -322,7 +325,7 @@ impl TaurusDb {
         let parent_id = call.path_param("instance_id").unwrap_or_default();
         let sr_id = call.path_param("starrocks_instance_id").unwrap_or_default();
         let sr = self.htap_under(call, parent_id, sr_id).await?;
-        let mut detail = self.htap_detail(&sr);
+        let mut detail = self.htap_detail(&sr, &tree(&sr)?);
         if let Some(e) = self.create_failure(&sr).await? {
             detail["create_fail_error_code"] = json!(e.code);
         }
@@ -352,7 +355,7 @@ impl TaurusDb {
         let children = self.children(&parent).await?;
         let mut items = Vec::with_capacity(children.len());
         for child in &children {
-            let mut item = htap_list_item(child);
+            let mut item = htap_list_item(child, &tree(child)?);
             if let Some(e) = self.create_failure(child).await? {
                 item["instance_state"]["create_fail_error_code"] = json!(e.code);
                 item["instance_state"]["fail_message"] = json!(e.message);
@@ -581,8 +584,7 @@ impl TaurusDb {
         Ok(Reply::ok(json!({"datastores": ds})))
     }
 
-    fn htap_detail(&self, i: &Instance) -> Value {
-        let d = &i.doc.to_value();
+    fn htap_detail(&self, i: &Instance, d: &Value) -> Value {
         let groups: Vec<Value> = ["fe", "be"]
             .iter()
             .map(|kind| {
@@ -743,8 +745,8 @@ fn prepaid(pay: &Map<String, Value>) -> Result<Option<(Period, bool)>, HwError> 
 }
 
 /// What an HTAP term bills: each FE and BE node of its flavor, and each node's volume.
-pub(crate) fn billed_items(doc: &Document) -> Vec<(String, i64)> {
-    let d = &doc.to_value();
+pub(crate) fn billed_items(doc: &Document) -> Result<Vec<(String, i64)>, String> {
+    let d = &doc.to_value().map_err(|e| e.to_string())?;
     let mut items = Vec::new();
     for kind in ["fe", "be"] {
         let count = d[format!("{kind}_count")].as_i64().unwrap_or(0);
@@ -756,7 +758,7 @@ pub(crate) fn billed_items(doc: &Document) -> Vec<(String, i64)> {
             count * vol["capacity_in_gb"].as_i64().unwrap_or(0),
         ));
     }
-    items
+    Ok(items)
 }
 
 fn pay_model(d: &Value) -> Value {
@@ -780,8 +782,7 @@ fn action(name: &str, object_id: &str, at_ms: i64) -> Value {
     })
 }
 
-fn htap_list_item(i: &Instance) -> Value {
-    let d = &i.doc.to_value();
+fn htap_list_item(i: &Instance, d: &Value) -> Value {
     json!({
         "id": i.id,
         "name": i.name,

@@ -60,6 +60,11 @@ fn internal(e: StoreError) -> HwError {
     crate::hw_store_error(e)
 }
 
+/// An instance's document as a tree, for the views that read it member by member.
+fn tree(i: &Instance) -> Result<Value, HwError> {
+    i.doc.to_value().map_err(HwError::internal)
+}
+
 fn checksum(hex24: &str) -> String {
     hex::encode(Sha256::digest(hex24.as_bytes()))[..8].to_owned()
 }

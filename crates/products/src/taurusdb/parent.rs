@@ -8,7 +8,7 @@ use cloudtwin_store::InstanceQuery;
 use serde_json::{json, Value};
 
 use super::validate::{self as v, param};
-use super::{gauss_time, internal, Step, TaurusDb, PARENT_SUFFIX};
+use super::{gauss_time, internal, tree, Step, TaurusDb, PARENT_SUFFIX};
 
 pub const BUILD: &str = "BUILD";
 pub const ACTIVE: &str = "ACTIVE";
@@ -203,7 +203,9 @@ impl TaurusDb {
     pub(super) async fn show_parent(&self, call: &Call<'_>) -> Result<Reply, HwError> {
         let id = call.path_param("instance_id").unwrap_or_default();
         let p = self.parent(call, id).await?;
-        Ok(Reply::ok(json!({"instance": parent_detail(&p)})))
+        Ok(Reply::ok(
+            json!({"instance": parent_detail(&p, &tree(&p)?)}),
+        ))
     }
 
     pub(super) async fn list_parents(&self, call: &Call<'_>) -> Result<Reply, HwError> {
@@ -211,7 +213,7 @@ impl TaurusDb {
         let region = call.project()?.region.clone();
         let offset = int_query(call, "offset", 0, 0, i64::MAX)?;
         let limit = int_query(call, "limit", 100, 1, 100)?;
-        let mut all = self
+        let all = self
             .ctx
             .store
             .instances(&InstanceQuery {
@@ -222,11 +224,14 @@ impl TaurusDb {
             })
             .await
             .map_err(internal)?;
+        let mut all = all
+            .into_iter()
+            .map(|i| Ok((tree(&i)?, i)))
+            .collect::<Result<Vec<_>, HwError>>()?;
         let eq = |_field: &str, want: Option<&str>, got: &str| {
             want.is_none_or(|w| w.is_empty() || w == got)
         };
-        all.retain(|i| {
-            let d = i.doc.to_value();
+        all.retain(|(d, i)| {
             eq("id", call.query("id"), &i.id)
                 && eq("name", call.query("name"), &i.name)
                 && eq("type", call.query("type"), d["mode"].as_str().unwrap_or(""))
@@ -251,7 +256,7 @@ impl TaurusDb {
             .iter()
             .skip(offset as usize)
             .take(limit as usize)
-            .map(parent_list_item)
+            .map(|(d, p)| parent_list_item(p, d))
             .collect();
         Ok(Reply::ok(json!({"instances": page, "total_count": total})))
     }
@@ -372,8 +377,7 @@ fn tags_json(p: &Instance) -> Value {
     )
 }
 
-fn parent_detail(p: &Instance) -> Value {
-    let d = &p.doc.to_value();
+fn parent_detail(p: &Instance, d: &Value) -> Value {
     let n = node_count(d);
     let nodes: Vec<Value> = (0..n)
         .map(|k| {
@@ -434,8 +438,7 @@ fn parent_detail(p: &Instance) -> Value {
     })
 }
 
-fn parent_list_item(p: &Instance) -> Value {
-    let d = &p.doc.to_value();
+fn parent_list_item(p: &Instance, d: &Value) -> Value {
     json!({
         "id": p.id,
         "name": p.name,
