@@ -128,7 +128,7 @@ fn member(text: &str, key: &str) -> Member {
     let first = skip_ws(b, open + 1);
     // A member named `key` is spelled `"key"` in the text, unless it uses escapes.
     let plain = !key.contains(|c: char| c == '"' || c == '\\' || c.is_control());
-    if plain && !text.contains('\\') && !text.contains(&*format!("\"{key}\"")) {
+    if plain && memchr::memchr(b'\\', b).is_none() && !quoted_in(b, key) {
         let close = text.trim_end().len() - 1;
         return match b.get(close) {
             Some(b'}') => Member::Absent {
@@ -177,6 +177,12 @@ fn member(text: &str, key: &str) -> Member {
             _ => return Member::NotObject,
         }
     }
+}
+
+/// Whether `"key"` is somewhere in the text.
+fn quoted_in(b: &[u8], key: &str) -> bool {
+    memchr::memmem::find_iter(b, key)
+        .any(|at| at > 0 && b[at - 1] == b'"' && b.get(at + key.len()) == Some(&b'"'))
 }
 
 /// Whether the quoted key `quoted` (as in the text) names `key`.
