@@ -178,9 +178,11 @@ fn init_logs() -> tracing_appender::non_blocking::WorkerGuard {
     let filter = tracing_subscriber::EnvFilter::try_from_env("CLOUDTWIN_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    // Not lossy: a full queue makes the request wait instead of dropping its line.
+    // Not lossy: a full queue makes the request wait instead of dropping its line. The
+    // queue is allocated whole up front: the default 128,000 lines cost 4 MiB of idle RSS.
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .lossy(false)
+        .buffered_lines_limit(8192)
         .thread_name("log-writer")
         .finish(std::io::BufWriter::new(std::io::stderr()));
     let builder = tracing_subscriber::fmt()
