@@ -3,7 +3,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use cloudtwin_core::{CallHooks, Caller, Clock, IdSource, KeyResolver, NoHooks, NonceLedger};
+use cloudtwin_core::{
+    Answer, CallHooks, Caller, Clock, IdSource, KeyResolver, NoHooks, NonceLedger,
+};
 use serde_json::Value;
 
 use crate::api::Call;
@@ -110,22 +112,15 @@ impl Gateway {
             }
         };
         let code = body.get("Code").and_then(Value::as_str).unwrap_or("");
-        let elapsed = started.elapsed();
-        // The request's one line; its fields are formatted only when the level is on.
-        tracing::info!(
+        self.hooks.report(Answer {
+            product: routed.product,
+            operation: routed.operation,
+            call: routed.action.as_deref(),
             status,
             code,
-            elapsed_us = elapsed.as_micros() as u64,
-            request_id = %request_id,
-            action = routed.action.as_deref(),
-            "answered"
-        );
-        self.hooks.answered(
-            routed.product.unwrap_or("unknown"),
-            routed.operation.unwrap_or("unknown"),
-            if status < 400 { "OK" } else { code },
-            elapsed,
-        );
+            request_id: &request_id,
+            elapsed: started.elapsed(),
+        });
         let (content_type, bytes) = match xml_root(&req, status) {
             Some(root) => (
                 "text/xml;charset=utf-8",

@@ -268,6 +268,43 @@ pub trait CallHooks: Send + Sync + 'static {
         code: &str,
         elapsed: Duration,
     );
+
+    /// What both gateways do with every answer: the request's one log line (its fields are
+    /// formatted only when the level is on), then `answered`.
+    fn report(&self, answer: Answer<'_>) {
+        tracing::info!(
+            status = answer.status,
+            code = answer.code,
+            elapsed_us = answer.elapsed.as_micros() as u64,
+            request_id = answer.request_id,
+            call = answer.call,
+            "answered"
+        );
+        self.answered(
+            answer.product.unwrap_or("unknown"),
+            answer.operation.unwrap_or("unknown"),
+            if answer.status < 400 {
+                "OK"
+            } else {
+                answer.code
+            },
+            answer.elapsed,
+        );
+    }
+}
+
+/// One answered call, as a gateway reports it.
+pub struct Answer<'a> {
+    /// The names the rules and metrics use, once the call was routed.
+    pub product: Option<&'static str>,
+    pub operation: Option<&'static str>,
+    /// The call as the request named it (an Alibaba action, known or not), for the log.
+    pub call: Option<&'a str>,
+    pub status: u16,
+    /// The error code of the answer's body; unused below 400.
+    pub code: &'a str,
+    pub request_id: &'a str,
+    pub elapsed: Duration,
 }
 
 /// No faults, no metrics.

@@ -17,7 +17,9 @@ pub use account::{AccessKey, Account, Caller, KeyResolver, LookupError, NonceLed
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use control::{JobPlan, KnownOperations, Mode, Rule, StateControl};
 pub use document::Document;
-pub use faults::{CallHooks, FaultDecision, FaultError, FaultRule, FaultSpec, Faults, NoHooks};
+pub use faults::{
+    Answer, CallHooks, FaultDecision, FaultError, FaultRule, FaultSpec, Faults, NoHooks,
+};
 pub use ids::{IdSource, RandomIds};
 pub use instance::{Instance, Product, Tag};
 pub use job::{FailedOutcome, Job, JobError, JobOutcome, JobState};

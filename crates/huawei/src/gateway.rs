@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use cloudtwin_core::{CallHooks, Caller, Clock, IdSource, KeyResolver, NoHooks};
+use cloudtwin_core::{Answer, CallHooks, Caller, Clock, IdSource, KeyResolver, NoHooks};
 use percent_encoding::percent_decode_str;
 use serde_json::Value;
 
@@ -140,22 +140,15 @@ impl Gateway {
             .and_then(|b| b.get("error_code"))
             .and_then(Value::as_str)
             .unwrap_or("");
-        let elapsed = started.elapsed();
-        // The request's one line; its fields are formatted only when the level is on.
-        tracing::info!(
+        self.hooks.report(Answer {
+            product: routed.product,
+            operation: routed.operation,
+            call: routed.operation,
             status,
             code,
-            elapsed_us = elapsed.as_micros() as u64,
-            request_id = %request_id,
-            operation = routed.operation,
-            "answered"
-        );
-        self.hooks.answered(
-            routed.product.unwrap_or("unknown"),
-            routed.operation.unwrap_or("unknown"),
-            if status < 400 { "OK" } else { code },
-            elapsed,
-        );
+            request_id: &request_id,
+            elapsed: started.elapsed(),
+        });
         // urllib3's retry (the SDK's 429 status_forcelist) honours Retry-After, in seconds.
         if let Some(ms) = routed.retry_after_ms {
             headers.push(("retry-after".into(), ms.div_ceil(1000).max(1).to_string()));
