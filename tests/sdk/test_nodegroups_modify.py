@@ -195,6 +195,7 @@ def test_modify_while_creating_is_refused(client):
     iid = create(client)
     assert describe_one(client, iid).instance_status == "creating"
     groups = node_groups(client, iid).data
+    assert {g.status for g in groups} == {"CREATING"}, [g.to_map() for g in groups]
     be = [g for g in groups if g.component_type in ("BE", "CN")][0].node_group_id
     calls = {
         "ModifyCu": lambda: client.modify_cu(m.ModifyCuRequest(instance_id=iid, node_group_id=be, target=16)),

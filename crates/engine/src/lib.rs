@@ -270,6 +270,21 @@ impl Engine {
         Ok(())
     }
 
+    /// Whether `job`, committed in the same batch as the instance it creates, is finished
+    /// by that commit (see [`Engine::commit`]): the instance then never shows its interim
+    /// state, so a product need not build that document.
+    pub fn settles_inline(&self, job: &Job) -> bool {
+        Self::settles_at(job, self.clock.now_ms())
+    }
+
+    fn settles_at(job: &Job, now_ms: i64) -> bool {
+        job.state == JobState::Pending
+            && job.due_ms <= now_ms
+            && job.outcome.error.is_none()
+            // An expiry has its own rules (it waits for a change under way).
+            && job.operation != EXPIRE_OPERATION
+    }
+
     /// Finishes in `batch` the first instant job of each instance the batch inserts, as a
     /// worker would have (one attempt, succeeded, outcome applied and billed).
     fn settle_instant_creations(&self, batch: &mut [Mutation]) {
@@ -279,12 +294,7 @@ impl Engine {
             let Mutation::PutJob(job) = &batch[j] else {
                 continue;
             };
-            let instant = job.state == JobState::Pending
-                && job.due_ms <= now
-                && job.outcome.error.is_none()
-                // An expiry has its own rules (it waits for a change under way).
-                && job.operation != EXPIRE_OPERATION;
-            if !instant {
+            if !Self::settles_at(job, now) {
                 continue;
             }
             let inserted = batch.iter().position(|m| {

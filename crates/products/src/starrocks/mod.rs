@@ -293,6 +293,7 @@ impl StarRocks {
             Some(p) => p.price_cents(self.instance_monthly(&doc)?),
             None => 0,
         };
+        let running_doc = doc.document();
         let instance = Instance {
             id: instance_id.clone(),
             account_id: caller.account_id.clone(),
@@ -302,7 +303,8 @@ impl StarRocks {
             status: "creating".into(),
             resource_group_id: valid.resource_group_id,
             tags: valid.tags,
-            doc: doc.with_group_status("CREATING").document(),
+            // The document once created; the CREATING one below only if anyone can see it.
+            doc: running_doc.clone(),
             created_ms: now,
             updated_ms: now,
             deleted: false,
@@ -310,7 +312,7 @@ impl StarRocks {
         };
         let outcome = JobOutcome::new(
             "running",
-            Some(doc.document()),
+            Some(running_doc),
             FailedOutcome::new("creating_failed", None),
         );
         let mut job = self.ctx.engine.job(
@@ -342,6 +344,9 @@ impl StarRocks {
                 order.status_on_pay = Some("creating".into());
             }
             extra.push(Mutation::PutOrder(order));
+        }
+        if !self.ctx.engine.settles_inline(&job) {
+            instance.doc = doc.with_group_status("CREATING").document();
         }
         let data = json!({"InstanceId": instance_id, "OrderId": order_id});
         let mut batch = vec![Mutation::InsertInstance(instance), Mutation::PutJob(job)];
