@@ -40,6 +40,12 @@ pub trait IdSource: Send + Sync + 'static {
         }
         s
     }
+
+    /// [`IdSource::digits`] that roughly sort by creation time, as
+    /// [`IdSource::sortable_hex`] for hex.
+    fn sortable_digits(&self, len: usize) -> String {
+        self.digits(len)
+    }
 }
 
 /// Operating-system randomness.
@@ -59,24 +65,48 @@ impl IdSource for RandomIds {
     fn sortable_hex(&self, len: usize) -> String {
         let mut id = self.hex(len);
         if len >= SORTABLE_MIN_LEN {
-            let now_ms = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as u64);
-            stamp_tick(&mut id, now_ms);
+            stamp_tick(&mut id, now_ms());
+        }
+        id
+    }
+
+    /// The first 5 digits count 4-ms ticks from 10000 to 99999 (wrapping every 6 minutes),
+    /// the rest are random. For the same reason and with the same argument as
+    /// [`RandomIds::sortable_hex`]: the tick splits the id space into buckets filled evenly
+    /// over time, so an id collides no more often than a fully random one of `len` digits.
+    fn sortable_digits(&self, len: usize) -> String {
+        let mut id = self.digits(len);
+        if len >= SORTABLE_MIN_DIGITS {
+            stamp_decimal_tick(&mut id, now_ms());
         }
         id
     }
 }
 
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
 /// Shorter ids would keep too few random bits beside the tick: they stay random.
 const SORTABLE_MIN_LEN: usize = 16;
+const SORTABLE_MIN_DIGITS: usize = 12;
 const TICK_MS: u64 = 4;
 const TICK_DIGITS: usize = 6;
+const DECIMAL_TICK_DIGITS: usize = 5;
 
 /// Replaces the first [`TICK_DIGITS`] of `id` with the tick of `now_ms`.
 fn stamp_tick(id: &mut String, now_ms: u64) {
     let tick = (now_ms / TICK_MS) % (1 << (4 * TICK_DIGITS));
     id.replace_range(..TICK_DIGITS, &format!("{tick:06x}"));
+}
+
+/// Replaces the first [`DECIMAL_TICK_DIGITS`] of `id` with the tick of `now_ms`, kept in
+/// 10000..=99999 so the id never starts with a zero.
+fn stamp_decimal_tick(id: &mut String, now_ms: u64) {
+    let tick = 10_000 + (now_ms / TICK_MS) % 90_000;
+    id.replace_range(..DECIMAL_TICK_DIGITS, &tick.to_string());
 }
 
 /// A deterministic sequence for tests.
@@ -123,6 +153,28 @@ mod tests {
             "the tick wraps after 2^24 ticks"
         );
         assert_eq!(RandomIds.sortable_hex(16).len(), 16);
+    }
+
+    #[test]
+    fn sortable_digits_order_by_tick_and_never_start_with_zero() {
+        let mut earlier = "999999999999999".to_owned();
+        let mut later = "100000000000000".to_owned();
+        stamp_decimal_tick(&mut earlier, 1_000);
+        stamp_decimal_tick(&mut later, 1_004);
+        assert_eq!(earlier, "102509999999999");
+        assert_eq!(later, "102510000000000");
+        assert!(earlier < later);
+        let mut wrapped = "123456789012345".to_owned();
+        stamp_decimal_tick(&mut wrapped, 4 * 90_000);
+        assert_eq!(
+            wrapped, "100006789012345",
+            "the tick wraps after 90,000 ticks"
+        );
+        for _ in 0..100 {
+            let id = RandomIds.sortable_digits(15);
+            assert_eq!(id.len(), 15);
+            assert!(id.bytes().all(|b| b.is_ascii_digit()) && !id.starts_with('0'));
+        }
         assert_eq!(RandomIds.sortable_hex(11).len(), 11);
     }
 

@@ -229,10 +229,10 @@ impl Context {
         match product {
             Product::RocketMq | Product::HtapStarRocks | Product::TaurusDb => format!(
                 "CS{}{}",
-                self.ids.digits(12),
+                self.ids.sortable_digits(12),
                 self.ids.chars(b"ABCDEFGHJKLMNPQRSTUVWXYZ", 5)
             ),
-            _ => self.ids.digits(15),
+            _ => self.ids.sortable_digits(15),
         }
     }
 

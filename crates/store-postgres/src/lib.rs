@@ -790,20 +790,27 @@ async fn apply<C: GenericClient + Sync>(c: &mut Cached<'_, C>, m: &Mutation) -> 
             }
         }
         Mutation::PutOrder(o) => {
-            c.execute(
-                "INSERT INTO orders (id, account_id, instance_id, status, created_ms, doc)
-                 VALUES ($1, $2, $3, $4, $5, $6)
-                 ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, doc = EXCLUDED.doc",
-                &[
-                    &o.id,
-                    &o.account_id,
-                    &o.instance_id,
-                    &o.status.as_str(),
-                    &o.created_ms,
-                    &json(o),
-                ],
-            )
-            .await?;
+            let n = c
+                .execute(
+                    "INSERT INTO orders (id, account_id, instance_id, status, created_ms, doc)
+                     VALUES ($1, $2, $3, $4, $5, $6)
+                     ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, doc = EXCLUDED.doc
+                     WHERE orders.account_id = EXCLUDED.account_id
+                       AND orders.instance_id = EXCLUDED.instance_id
+                       AND orders.created_ms = EXCLUDED.created_ms",
+                    &[
+                        &o.id,
+                        &o.account_id,
+                        &o.instance_id,
+                        &o.status.as_str(),
+                        &o.created_ms,
+                        &json(o),
+                    ],
+                )
+                .await?;
+            if n != 1 {
+                return Err(Error::Store(cloudtwin_store::order_id_taken(&o.id)));
+            }
         }
         Mutation::InsertIdempotency {
             record: r,

@@ -1089,7 +1089,19 @@ async fn orders_commit_with_their_instance(store: &dyn Store) {
         .await
         .unwrap();
     let all = store.instance_orders("ord", "c-ord").await.unwrap();
-    assert_eq!(all, vec![paid, renew]);
+    assert_eq!(all, vec![paid.clone(), renew.clone()]);
+
+    // An id collision (another instance's or time's order) is refused, not an overwrite.
+    for (instance_id, created_ms) in [("c-other", 20), ("c-ord", 21)] {
+        let mut clash = order("o-2", "ord", instance_id, created_ms);
+        clash.amount_cents = 1;
+        let err = store
+            .commit(vec![Mutation::PutOrder(clash)])
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    }
+    assert_eq!(store.order("ord", "o-2").await.unwrap(), Some(renew));
     assert!(store
         .instance_orders("other", "c-ord")
         .await

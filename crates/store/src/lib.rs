@@ -106,8 +106,9 @@ pub enum Mutation {
     /// Inserts or replaces the password hash of an account's IAM user; fails with
     /// `Conflict` if the account does not exist.
     PutIamPassword(IamPassword),
-    /// Inserts or replaces an order of the ledger (its id, account, instance and creation
-    /// time never change).
+    /// Inserts or updates an order of the ledger. Its id, account, instance and creation
+    /// time never change: a write that names an existing id with others fails with
+    /// `Conflict` and changes nothing.
     PutOrder(Order),
 }
 
@@ -188,6 +189,12 @@ impl StateDump {
             && self.idempotency.is_empty()
             && self.orders.is_empty()
     }
+}
+
+/// A new order whose id another order holds: refused rather than overwritten (ids are
+/// random, so this is a collision, never a retry).
+pub fn order_id_taken(id: &str) -> StoreError {
+    StoreError::Conflict(format!("order id {id} is taken by another order"))
 }
 
 /// How an order's stored JSON document spells `product` (serde's name, not

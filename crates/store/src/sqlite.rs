@@ -707,11 +707,14 @@ fn apply(conn: &Connection, m: &Mutation) -> Result<()> {
             }
         }
         Mutation::PutOrder(o) => {
-            exec(
+            let n = exec(
                 conn,
                 "INSERT INTO orders (id, account_id, instance_id, status, created_ms, doc)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT(id) DO UPDATE SET status = excluded.status, doc = excluded.doc",
+                 ON CONFLICT(id) DO UPDATE SET status = excluded.status, doc = excluded.doc
+                 WHERE orders.account_id = excluded.account_id
+                   AND orders.instance_id = excluded.instance_id
+                   AND orders.created_ms = excluded.created_ms",
                 params![
                     o.id,
                     o.account_id,
@@ -722,6 +725,9 @@ fn apply(conn: &Connection, m: &Mutation) -> Result<()> {
                 ],
             )
             .map_err(unavailable)?;
+            if n != 1 {
+                return Err(crate::order_id_taken(&o.id));
+            }
         }
         Mutation::InsertIdempotency {
             record: r,
