@@ -22,8 +22,11 @@ pub struct Operation {
 pub struct Input {
     /// Query parameters (for RPC, the form body's too).
     pub query: BTreeMap<String, String>,
-    /// The JSON body, or `Null` when there is none.
+    /// The JSON body, or `Null` when there is none or the operation decodes its own
+    /// ([`AliyunApi::decodes_own_body`]).
     pub body: Value,
+    /// The JSON body as received (empty when there is none).
+    pub json: Vec<u8>,
 }
 
 impl Input {
@@ -62,6 +65,12 @@ pub trait AliyunApi: Send + Sync + 'static {
     }
     /// Every operation of the product's SDK, built or not.
     fn operations(&self) -> &'static [Operation];
+    /// Whether `action` decodes [`Input::json`] straight into its own types: the gateway
+    /// then leaves [`Input::body`] `Null` instead of building a `Value` nobody reads. Such
+    /// an operation answers a body that is not JSON with [`AliError::body_not_json`].
+    fn decodes_own_body(&self, _action: &str) -> bool {
+        false
+    }
     /// Answers with the whole success body (the product's envelope, request id included).
     /// Operations not built yet answer [`AliError::not_implemented`].
     async fn call(&self, call: Call<'_>) -> Result<Value, AliError>;

@@ -28,6 +28,15 @@ impl AliError {
         )
     }
 
+    /// The request's body does not parse as JSON.
+    pub fn body_not_json(e: impl std::fmt::Display) -> Self {
+        Self::new(
+            400,
+            "InvalidParameter.Body",
+            format!("The request body is not valid JSON: {e}"),
+        )
+    }
+
     /// The SDK has this operation but cloudtwin does not serve it yet.
     pub fn not_implemented(action: &str) -> Self {
         Self::new(

@@ -156,7 +156,7 @@ impl Gateway {
         request_id: &str,
         routed: &mut Routed,
     ) -> Result<Value, AliError> {
-        let mut input = decode_input(req)?;
+        let mut input = decode_input(req);
         let (version, action) = route_keys(req, &input)?;
         routed.action = Some(action.clone());
         let api = self
@@ -176,6 +176,9 @@ impl Gateway {
             path_params = match_path(operation.path, &req.path)
                 .filter(|_| operation.method == req.method)
                 .ok_or_else(|| api_not_found(&version, &action))?;
+        }
+        if !input.json.is_empty() && !api.decodes_own_body(operation.action) {
+            input.body = serde_json::from_slice(&input.json).map_err(AliError::body_not_json)?;
         }
         routed.product = Some(api.product());
         routed.operation = Some(operation.action);
@@ -390,25 +393,23 @@ fn form_pairs(bytes: &[u8]) -> impl Iterator<Item = (String, String)> + '_ {
     form_urlencoded::parse(bytes).map(|(k, v)| (k.into_owned(), v.into_owned()))
 }
 
-fn decode_input(req: &RawRequest) -> Result<Input, AliError> {
+fn decode_input(req: &RawRequest) -> Input {
     let mut query: BTreeMap<String, String> = form_pairs(req.raw_query.as_bytes()).collect();
     let content_type = req
         .header("content-type")
         .unwrap_or("")
         .to_ascii_lowercase();
-    let mut body = Value::Null;
+    let mut json = Vec::new();
     if content_type.starts_with("application/x-www-form-urlencoded") {
         query.extend(form_pairs(&req.body));
     } else if !req.body.is_empty() && content_type.contains("json") {
-        body = serde_json::from_slice(&req.body).map_err(|e| {
-            AliError::new(
-                400,
-                "InvalidParameter.Body",
-                format!("The request body is not valid JSON: {e}"),
-            )
-        })?;
+        json = req.body.clone();
     }
-    Ok(Input { query, body })
+    Input {
+        query,
+        body: Value::Null,
+        json,
+    }
 }
 
 /// The API version and action: headers for ACS3 and ROA, query parameters for RPC v1.

@@ -213,9 +213,19 @@ pub fn hw_store_error(e: StoreError) -> cloudtwin_huawei::HwError {
 /// How long a client token is remembered.
 pub const CLIENT_TOKEN_TTL_MS: i64 = 24 * 3600 * 1000;
 
-/// A stable fingerprint of request parameters without the top-level keys in `left_out`
-/// (the client token): JSON objects serialize with sorted keys. Streamed into the hash, so
-/// the parameters are neither copied nor printed.
+/// A stable fingerprint of a request's parameters as the product decoded them, its client
+/// token left out by the type: the hash of their JSON, with [`TYPED_HASH_PREFIX`] in front
+/// so a record hashed by [`request_hash`] (before 2026-11-23) is told apart. Streamed into
+/// the hash, so the parameters are neither copied nor printed.
+pub fn typed_request_hash<T: serde::Serialize>(params: &T) -> String {
+    format!("{TYPED_HASH_PREFIX}{}", json_sha256(params))
+}
+
+pub const TYPED_HASH_PREFIX: &str = "t:";
+
+/// The fingerprint of request parameters without the top-level keys in `left_out` (the
+/// client token): JSON objects serialize with sorted keys. Client-token records written
+/// before [`typed_request_hash`] hold it.
 pub fn request_hash(params: &Value, left_out: &[&str]) -> String {
     struct Without<'a>(&'a serde_json::Map<String, Value>, &'a [&'a str]);
     impl serde::Serialize for Without<'_> {
@@ -223,6 +233,13 @@ pub fn request_hash(params: &Value, left_out: &[&str]) -> String {
             s.collect_map(self.0.iter().filter(|(k, _)| !self.1.contains(&k.as_str())))
         }
     }
+    match params {
+        Value::Object(map) => json_sha256(&Without(map, left_out)),
+        other => json_sha256(other),
+    }
+}
+
+fn json_sha256<T: serde::Serialize + ?Sized>(value: &T) -> String {
     struct Hashing(Sha256);
     impl std::io::Write for Hashing {
         fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
@@ -234,11 +251,7 @@ pub fn request_hash(params: &Value, left_out: &[&str]) -> String {
         }
     }
     let mut hashing = Hashing(Sha256::new());
-    let written = match params {
-        Value::Object(map) => serde_json::to_writer(&mut hashing, &Without(map, left_out)),
-        other => serde_json::to_writer(&mut hashing, other),
-    };
-    written.expect("hashing JSON cannot fail");
+    serde_json::to_writer(&mut hashing, value).expect("hashing JSON cannot fail");
     hex::encode(hashing.0.finalize())
 }
 
@@ -294,5 +307,21 @@ mod tests {
             request_hash(&json!("plain"), &["ClientToken"]),
             hex::encode(Sha256::digest(b"\"plain\""))
         );
+    }
+
+    #[test]
+    fn typed_request_hash_is_the_prefixed_hash_of_the_typed_parameters() {
+        #[derive(serde::Serialize)]
+        struct Params {
+            a: i64,
+            #[serde(skip_serializing)]
+            #[allow(dead_code)] // read only by the derive it is skipped from
+            token: &'static str,
+        }
+        let one = typed_request_hash(&Params { a: 1, token: "x" });
+        let expected = hex::encode(Sha256::digest(br#"{"a":1}"#));
+        assert_eq!(one, format!("{TYPED_HASH_PREFIX}{expected}"));
+        assert_eq!(one, typed_request_hash(&Params { a: 1, token: "y" }));
+        assert_ne!(one, typed_request_hash(&Params { a: 2, token: "x" }));
     }
 }

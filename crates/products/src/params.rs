@@ -109,7 +109,7 @@ mod tests {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
-            body: serde_json::Value::Null,
+            ..Input::default()
         }
     }
 

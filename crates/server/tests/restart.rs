@@ -69,3 +69,72 @@ async fn a_stopped_server_leaves_an_empty_wal_for_the_next_start() {
     running.stop().await;
     assert_eq!(std::fs::metadata(&wal).unwrap().len(), 0);
 }
+
+/// A client token recorded before fingerprints were typed (a hash of the body's JSON
+/// without the token) still replays its answer for the same request after an upgrade, and
+/// still refuses a different request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_tokens_recorded_with_the_old_fingerprint_still_replay() {
+    use cloudtwin_core::Product;
+    use serde_json::json;
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cloudtwin.db");
+    let mut body = common::seed_create();
+    body["ClientToken"] = json!("tok-before-upgrade");
+    let create = |body: serde_json::Value, addr| {
+        tokio::task::spawn_blocking(move || {
+            common::Req::new("CreateInstanceV1", "/webapi/cluster/createV1")
+                .json(body)
+                .send(addr)
+        })
+    };
+
+    let running = common::start_with("127.0.0.1:0", dir.path(), OpsOptions::default()).await;
+    let (status, first) = create(body.clone(), running.addr).await.unwrap();
+    assert_eq!(status, 200, "{first}");
+    running.stop().await;
+
+    // Rewrite the record as the earlier release wrote it.
+    {
+        let store = SqliteStore::open(&db).unwrap();
+        let account = store
+            .access_key(common::AK)
+            .await
+            .unwrap()
+            .unwrap()
+            .account_id;
+        let mut record = store
+            .idempotency(
+                &account,
+                Product::StarRocks,
+                "CreateInstanceV1",
+                "tok-before-upgrade",
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(record
+            .request_hash
+            .starts_with(cloudtwin_products::TYPED_HASH_PREFIX));
+        record.request_hash =
+            cloudtwin_products::request_hash(&body, &["ClientToken", "clientToken"]);
+        store
+            .commit(vec![Mutation::InsertIdempotency {
+                expire_before_ms: record.created_ms + 1,
+                record,
+            }])
+            .await
+            .unwrap();
+    }
+
+    let running = common::start_with("127.0.0.1:0", dir.path(), OpsOptions::default()).await;
+    let (status, again) = create(body.clone(), running.addr).await.unwrap();
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["Data"], first["Data"], "the first answer, replayed");
+    body["InstanceName"] = json!("another-name");
+    let (status, refused) = create(body, running.addr).await.unwrap();
+    assert_eq!(status, 400, "{refused}");
+    assert_eq!(refused["Code"], "IdempotentParameterMismatch");
+    running.stop().await;
+}

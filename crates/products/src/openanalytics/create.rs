@@ -314,7 +314,7 @@ mod tests {
         }
         Input {
             query,
-            body: Value::Null,
+            ..Input::default()
         }
     }
 

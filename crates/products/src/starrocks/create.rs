@@ -3,7 +3,7 @@
 
 use cloudtwin_aliyun::AliError;
 use cloudtwin_core::Tag;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::catalog::{Catalog, GroupDefaults};
 use super::invalid;
@@ -24,7 +24,8 @@ pub fn validate_resource_group(id: &str) -> Result<(), AliError> {
     alibaba_rules::validate_resource_group(id, "ResourceGroupId", invalid)
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// Serialized only into its fingerprint for the client token, which it leaves out.
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct CreateRequest {
     pub admin_password: Option<String>,
@@ -32,7 +33,7 @@ pub struct CreateRequest {
     pub auto_pay: Option<bool>,
     pub auto_renew: Option<bool>,
     pub backend_node_groups: Option<Vec<GroupSpec>>,
-    #[serde(alias = "clientToken")]
+    #[serde(alias = "clientToken", skip_serializing)]
     pub client_token: Option<String>,
     pub duration: Option<i64>,
     pub enable_multi_az: Option<bool>,
@@ -56,7 +57,7 @@ pub struct CreateRequest {
     pub zone_id: Option<String>,
 }
 
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GroupSpec {
     pub cu: Option<i64>,
@@ -69,14 +70,14 @@ pub struct GroupSpec {
     pub zone_id: Option<String>,
 }
 
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct TagSpec {
     pub key: Option<String>,
     pub value: Option<String>,
 }
 
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct VSwitchSpec {
     pub vsw_id: Option<String>,

@@ -23,7 +23,10 @@ use model::{instance_view, node_group_view, Doc, NodeGroup, VSwitch};
 
 use crate::billing::{self, BillingError};
 use crate::params::{self, required, text, Page};
-use crate::{request_hash, Context, Errors, Transition, CLIENT_TOKEN_TTL_MS, WRITE_RETRIES};
+use crate::{
+    request_hash, typed_request_hash, Context, Errors, Transition, CLIENT_TOKEN_TTL_MS,
+    TYPED_HASH_PREFIX, WRITE_RETRIES,
+};
 use cloudtwin_core::billing::{OrderKind, OrderStatus, Period, PeriodUnit, Subscription};
 
 pub const VERSION: &str = "2022-10-19";
@@ -77,6 +80,42 @@ fn envelope(request_id: &str, data: Value, total: Option<usize>) -> Value {
         body["Total"] = json!(total);
     }
     body
+}
+
+/// The operation's JSON body (`{}` when there is none), decoded straight into `T`.
+fn decode_body<T: serde::de::DeserializeOwned>(input: &Input) -> Result<T, AliError> {
+    let mut json = serde_json::Deserializer::from_slice(or_empty_object(&input.json));
+    let decoded = serde_path_to_error::deserialize(&mut json).map_err(|e| {
+        let path = e.path().to_string();
+        let e = e.into_inner();
+        if e.is_data() {
+            invalid(format!(
+                "{path} has the wrong type: {}",
+                without_position(&e)
+            ))
+        } else {
+            AliError::body_not_json(e)
+        }
+    })?;
+    json.end().map_err(AliError::body_not_json)?;
+    Ok(decoded)
+}
+
+fn or_empty_object(json: &[u8]) -> &[u8] {
+    if json.is_empty() {
+        b"{}"
+    } else {
+        json
+    }
+}
+
+/// A decoding error's message without the " at line 1 column 345" the parser adds: the
+/// member's path says where.
+fn without_position(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let position = format!(" at line {} column {}", e.line(), e.column());
+    text.strip_suffix(&position)
+        .map_or_else(|| text.clone(), str::to_owned)
 }
 
 fn int(input: &Input, name: &str) -> Result<Option<i64>, AliError> {
@@ -206,14 +245,8 @@ impl StarRocks {
     }
 
     async fn create(&self, call: &Call<'_>) -> Result<Value, AliError> {
-        let empty = json!({});
-        let body = match &call.input.body {
-            Value::Null => &empty,
-            other => other,
-        };
-        let req: CreateRequest = serde_path_to_error::deserialize(body)
-            .map_err(|e| invalid(format!("{} has the wrong type: {}", e.path(), e.inner())))?;
-        let hash = request_hash(body, &["ClientToken", "clientToken"]);
+        let req: CreateRequest = decode_body(&call.input)?;
+        let hash = typed_request_hash(&req);
         let caller = call.caller;
         let token = req.client_token.clone().filter(|t| !t.is_empty());
         // A retried token is found by the commit, whose token record then conflicts, and
@@ -370,7 +403,7 @@ impl StarRocks {
             // The token was used before (or by a concurrent request): answer as then.
             Err(StoreError::Conflict(_)) if token.is_some() => {
                 let token = token.expect("checked above");
-                self.replay(caller, &token, &hash)
+                self.replay(caller, &token, &hash, &call.input)
                     .await?
                     .ok_or_else(|| AliError::internal("client token conflict without a record"))
             }
@@ -378,12 +411,14 @@ impl StarRocks {
         }
     }
 
-    /// The first answer given to this client token, if it is still remembered.
+    /// The first answer given to this client token, if it is still remembered and the
+    /// request (`input`, of fingerprint `hash`) is the same.
     async fn replay(
         &self,
         caller: &Caller,
         token: &str,
         hash: &str,
+        input: &Input,
     ) -> Result<Option<Value>, AliError> {
         let Some(record) = self
             .ctx
@@ -397,7 +432,14 @@ impl StarRocks {
         if record.created_ms < self.ctx.clock.now_ms() - CLIENT_TOKEN_TTL_MS {
             return Ok(None);
         }
-        if record.request_hash != hash {
+        let same = if record.request_hash.starts_with(TYPED_HASH_PREFIX) {
+            record.request_hash == hash
+        } else {
+            let body: Value = serde_json::from_slice(or_empty_object(&input.json))
+                .map_err(AliError::body_not_json)?;
+            record.request_hash == request_hash(&body, &["ClientToken", "clientToken"])
+        };
+        if !same {
             return Err(AliError::new(
                 400,
                 "IdempotentParameterMismatch",
@@ -1185,6 +1227,10 @@ impl AliyunApi for StarRocks {
 
     fn operations(&self) -> &'static [Operation] {
         operations::OPERATIONS
+    }
+
+    fn decodes_own_body(&self, action: &str) -> bool {
+        action == CREATE_ACTION
     }
 
     async fn call(&self, call: Call<'_>) -> Result<Value, AliError> {
