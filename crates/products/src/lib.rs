@@ -215,8 +215,7 @@ pub const CLIENT_TOKEN_TTL_MS: i64 = 24 * 3600 * 1000;
 
 /// A stable fingerprint of a request's parameters as the product decoded them, its client
 /// token left out by the type: the hash of their JSON, with [`TYPED_HASH_PREFIX`] in front
-/// so a record hashed by [`request_hash`] (before 2026-11-23) is told apart. Streamed into
-/// the hash, so the parameters are neither copied nor printed.
+/// so a record hashed by [`request_hash`] (before 2026-11-23) is told apart.
 pub fn typed_request_hash<T: serde::Serialize>(params: &T) -> String {
     format!("{TYPED_HASH_PREFIX}{}", json_sha256(params))
 }
@@ -240,19 +239,10 @@ pub fn request_hash(params: &Value, left_out: &[&str]) -> String {
 }
 
 fn json_sha256<T: serde::Serialize + ?Sized>(value: &T) -> String {
-    struct Hashing(Sha256);
-    impl std::io::Write for Hashing {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.update(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut hashing = Hashing(Sha256::new());
-    serde_json::to_writer(&mut hashing, value).expect("hashing JSON cannot fail");
-    hex::encode(hashing.0.finalize())
+    // Printed whole, then hashed: serde_json writes in pieces of a byte or two, and a
+    // hasher's update per piece cost more than printing the whole request.
+    let printed = serde_json::to_vec(value).expect("printing JSON cannot fail");
+    hex::encode(Sha256::digest(&printed))
 }
 
 /// Every API served over the Alibaba dialect.
@@ -315,7 +305,7 @@ mod tests {
         struct Params {
             a: i64,
             #[serde(skip_serializing)]
-            #[allow(dead_code)] // read only by the derive it is skipped from
+            #[allow(dead_code)] // only to be left out
             token: &'static str,
         }
         let one = typed_request_hash(&Params { a: 1, token: "x" });
