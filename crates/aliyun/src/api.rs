@@ -33,6 +33,46 @@ impl Input {
     pub fn query(&self, name: &str) -> Option<&str> {
         self.query.get(name).map(String::as_str)
     }
+
+    /// The JSON body as received, `{}` when there is none.
+    pub fn json_or_empty(&self) -> &[u8] {
+        if self.json.is_empty() {
+            b"{}"
+        } else {
+            &self.json
+        }
+    }
+
+    /// The JSON body (`{}` when there is none) decoded straight into `T`, for an operation
+    /// that [decodes its own body](AliyunApi::decodes_own_body). A body that is not JSON
+    /// is [`AliError::body_not_json`]; a member of the wrong type is the product's own
+    /// error, `wrong_type(path, message)`.
+    pub fn decode_json<T: serde::de::DeserializeOwned>(
+        &self,
+        wrong_type: impl FnOnce(String, String) -> AliError,
+    ) -> Result<T, AliError> {
+        let mut json = serde_json::Deserializer::from_slice(self.json_or_empty());
+        let decoded = serde_path_to_error::deserialize(&mut json).map_err(|e| {
+            let path = e.path().to_string();
+            let e = e.into_inner();
+            if e.is_data() {
+                wrong_type(path, without_position(&e))
+            } else {
+                AliError::body_not_json(e)
+            }
+        })?;
+        json.end().map_err(AliError::body_not_json)?;
+        Ok(decoded)
+    }
+}
+
+/// A decoding error's message without the " at line 1 column 345" the parser adds: the
+/// member's path says where.
+fn without_position(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let position = format!(" at line {} column {}", e.line(), e.column());
+    text.strip_suffix(&position)
+        .map_or_else(|| text.clone(), str::to_owned)
 }
 
 /// One call, authenticated and routed.
@@ -74,4 +114,52 @@ pub trait AliyunApi: Send + Sync + 'static {
     /// Answers with the whole success body (the product's envelope, request id included).
     /// Operations not built yet answer [`AliError::not_implemented`].
     async fn call(&self, call: Call<'_>) -> Result<Value, AliError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Default, serde::Deserialize, PartialEq)]
+    struct Params {
+        #[serde(rename = "Name")]
+        name: Option<String>,
+        #[serde(rename = "Groups")]
+        groups: Option<Vec<Group>>,
+    }
+
+    #[derive(Debug, serde::Deserialize, PartialEq)]
+    struct Group {
+        cu: i64,
+    }
+
+    fn decode(json: &str) -> Result<Params, AliError> {
+        let input = Input {
+            json: json.as_bytes().to_vec(),
+            ..Input::default()
+        };
+        input.decode_json(|path, e| AliError::new(400, "Wrong", format!("{path}: {e}")))
+    }
+
+    #[test]
+    fn a_json_body_decodes_into_the_operations_type_with_the_right_errors() {
+        assert_eq!(decode("").unwrap(), Params::default(), "no body is {{}}");
+        assert_eq!(
+            decode(r#"{"Name": "n", "Groups": [{"cu": 8}]}"#).unwrap(),
+            Params {
+                name: Some("n".into()),
+                groups: Some(vec![Group { cu: 8 }]),
+            }
+        );
+        let wrong = decode(r#"{"Groups": [{"cu": "eight"}]}"#).unwrap_err();
+        assert_eq!(wrong.code, "Wrong");
+        assert_eq!(
+            wrong.message, r#"Groups[0].cu: invalid type: string "eight", expected i64"#,
+            "the path, without the parser's position"
+        );
+        for bad in ["{not json", r#"{"Name": "n"} trailing"#, r#"{"Name": "#] {
+            let e = decode(bad).unwrap_err();
+            assert_eq!(e.code, "InvalidParameter.Body", "{bad}: {e}");
+        }
+    }
 }

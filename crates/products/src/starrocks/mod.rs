@@ -82,42 +82,6 @@ fn envelope(request_id: &str, data: Value, total: Option<usize>) -> Value {
     body
 }
 
-/// The operation's JSON body (`{}` when there is none), decoded straight into `T`.
-fn decode_body<T: serde::de::DeserializeOwned>(input: &Input) -> Result<T, AliError> {
-    let mut json = serde_json::Deserializer::from_slice(or_empty_object(&input.json));
-    let decoded = serde_path_to_error::deserialize(&mut json).map_err(|e| {
-        let path = e.path().to_string();
-        let e = e.into_inner();
-        if e.is_data() {
-            invalid(format!(
-                "{path} has the wrong type: {}",
-                without_position(&e)
-            ))
-        } else {
-            AliError::body_not_json(e)
-        }
-    })?;
-    json.end().map_err(AliError::body_not_json)?;
-    Ok(decoded)
-}
-
-fn or_empty_object(json: &[u8]) -> &[u8] {
-    if json.is_empty() {
-        b"{}"
-    } else {
-        json
-    }
-}
-
-/// A decoding error's message without the " at line 1 column 345" the parser adds: the
-/// member's path says where.
-fn without_position(e: &serde_json::Error) -> String {
-    let text = e.to_string();
-    let position = format!(" at line {} column {}", e.line(), e.column());
-    text.strip_suffix(&position)
-        .map_or_else(|| text.clone(), str::to_owned)
-}
-
 fn int(input: &Input, name: &str) -> Result<Option<i64>, AliError> {
     params::int(input, name, invalid)
 }
@@ -245,7 +209,9 @@ impl StarRocks {
     }
 
     async fn create(&self, call: &Call<'_>) -> Result<Value, AliError> {
-        let req: CreateRequest = decode_body(&call.input)?;
+        let req: CreateRequest = call
+            .input
+            .decode_json(|path, e| invalid(format!("{path} has the wrong type: {e}")))?;
         let hash = typed_request_hash(&req);
         let caller = call.caller;
         let token = req.client_token.clone().filter(|t| !t.is_empty());
@@ -435,8 +401,8 @@ impl StarRocks {
         let same = if record.request_hash.starts_with(TYPED_HASH_PREFIX) {
             record.request_hash == hash
         } else {
-            let body: Value = serde_json::from_slice(or_empty_object(&input.json))
-                .map_err(AliError::body_not_json)?;
+            let body: Value =
+                serde_json::from_slice(input.json_or_empty()).map_err(AliError::body_not_json)?;
             record.request_hash == request_hash(&body, &["ClientToken", "clientToken"])
         };
         if !same {
