@@ -18,6 +18,10 @@ use tokio::sync::oneshot;
 
 use rusqlite::types::Value as SqlValue;
 
+mod tokens;
+
+use tokens::{TokenIndex, TokenKey};
+
 use crate::{
     order_product_in_doc, IamPassword, IdempotencyRecord, InstancePage, InstanceQuery, JobQuery,
     Mutation, ResetScope, Result, StateCounts, StateDump, Store, StoreError,
@@ -26,8 +30,9 @@ use crate::{
 /// 1: first release; 2: iam_passwords; 3: the instance-name index;
 /// 4: listing indexes by region and by name; 5: indexes for the next due job;
 /// 6: the name index also orders by creation, so the planner prefers it to a scan;
-/// 7: signature nonces; 8: the orders ledger.
-const SCHEMA_VERSION: i64 = 8;
+/// 7: signature nonces; 8: the orders ledger; 9: client tokens appended by `seq`, with no
+/// index on the token (the writer keeps it in memory: `tokens`).
+const SCHEMA_VERSION: i64 = 9;
 const MAX_GROUP: usize = 512;
 const MAX_IDLE_READERS: usize = 8;
 const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -101,14 +106,14 @@ CREATE TABLE IF NOT EXISTS iam_passwords (
     updated_ms INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS idempotency (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
     account_id TEXT NOT NULL,
     product TEXT NOT NULL,
     action TEXT NOT NULL,
     token TEXT NOT NULL,
     request_hash TEXT NOT NULL,
     response TEXT NOT NULL,
-    created_ms INTEGER NOT NULL,
-    PRIMARY KEY (account_id, product, action, token)
+    created_ms INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS nonces (
     access_key_id TEXT NOT NULL,
@@ -139,6 +144,81 @@ enum WriteCmd {
     },
     /// A write that is not a batch of mutations (reset, import), in its own savepoint.
     Exec(ExecFn, oneshot::Sender<Result<()>>),
+    /// The record of a client token: read by the writer, which holds their index.
+    FindToken {
+        account_id: String,
+        product: Product,
+        action: String,
+        token: String,
+        reply: oneshot::Sender<Result<Option<IdempotencyRecord>>>,
+    },
+}
+
+impl WriteCmd {
+    /// Runs a command other than `Exec` inside the group's transaction.
+    fn run(&self, conn: &Connection, tokens: &mut TokenIndex) -> Result<Ran> {
+        match self {
+            WriteCmd::Batch(batch, _) => batch
+                .iter()
+                .try_for_each(|m| apply(conn, tokens, m))
+                .map(|()| Ran::Written),
+            WriteCmd::Claim {
+                now_ms,
+                owner,
+                lease_ms,
+                limit,
+                ..
+            } => claim(conn, *now_ms, owner, *lease_ms, *limit).map(Ran::Claimed),
+            WriteCmd::FindToken {
+                account_id,
+                product,
+                action,
+                token,
+                ..
+            } => tokens
+                .find(
+                    conn,
+                    &TokenKey {
+                        account_id,
+                        product: *product,
+                        action,
+                        token,
+                    },
+                )
+                .map(Ran::Found),
+            WriteCmd::Exec(..) => unreachable!("an Exec runs with its own connection access"),
+        }
+    }
+
+    /// Pairs the command's reply with what it gave, or with the failure of its group.
+    fn outcome(self, ran: Result<Ran>) -> Outcome {
+        match self {
+            WriteCmd::Batch(_, reply) | WriteCmd::Exec(_, reply) => {
+                Outcome::Batch(reply, ran.map(drop))
+            }
+            WriteCmd::Claim { reply, .. } => Outcome::Claim(
+                reply,
+                ran.map(|r| match r {
+                    Ran::Claimed(jobs) => jobs,
+                    _ => unreachable!("a claim gives jobs"),
+                }),
+            ),
+            WriteCmd::FindToken { reply, .. } => Outcome::Found(
+                reply,
+                ran.map(|r| match r {
+                    Ran::Found(record) => record,
+                    _ => unreachable!("a lookup gives a record"),
+                }),
+            ),
+        }
+    }
+}
+
+/// What a command gave, before its group is synced.
+enum Ran {
+    Written,
+    Claimed(Vec<Job>),
+    Found(Option<IdempotencyRecord>),
 }
 
 type ExecFn = Box<dyn FnOnce(&Connection) -> Result<()> + Send>;
@@ -271,6 +351,27 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(unavailable)?;
+    let keyed_tokens: bool = tx
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'idempotency')
+                AND NOT EXISTS (SELECT 1 FROM pragma_table_info('idempotency') WHERE name = 'seq')",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(unavailable)?;
+    if keyed_tokens {
+        // Before 9: the token's primary key goes; the records stay, oldest first.
+        tx.execute_batch("ALTER TABLE idempotency RENAME TO idempotency_v8;")
+            .map_err(unavailable)?;
+        tx.execute_batch(SCHEMA).map_err(unavailable)?;
+        tx.execute_batch(
+            "INSERT INTO idempotency (account_id, product, action, token, request_hash, response, created_ms)
+             SELECT account_id, product, action, token, request_hash, response, created_ms
+             FROM idempotency_v8 ORDER BY created_ms;
+             DROP TABLE idempotency_v8;",
+        )
+        .map_err(unavailable)?;
+    }
     tx.execute_batch(SCHEMA).map_err(unavailable)?;
     tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))
         .map_err(unavailable)?;
@@ -284,6 +385,7 @@ fn writer_loop(
     wake_checkpointer: mpsc::SyncSender<()>,
     tail_due: Arc<AtomicBool>,
 ) {
+    let mut tokens = TokenIndex::default();
     while let Ok(first) = rx.recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -292,7 +394,7 @@ fn writer_loop(
                 Err(_) => break,
             }
         }
-        let outcomes = run_group(&mut conn, group);
+        let outcomes = run_group(&mut conn, &mut tokens, group);
         if to_sync.send(outcomes).is_err() {
             tracing::error!("the WAL sync thread has stopped; writes are no longer answered");
         }
@@ -382,8 +484,8 @@ fn checkpoint_loop(conn: Connection, woken: mpsc::Receiver<()>, tail_due: Arc<At
 }
 
 /// Commits the group; the answers wait for the sync.
-fn run_group(conn: &mut Connection, group: Vec<WriteCmd>) -> Vec<Outcome> {
-    commit_whole(conn, group).unwrap_or_else(|group| commit_group(conn, group))
+fn run_group(conn: &mut Connection, tokens: &mut TokenIndex, group: Vec<WriteCmd>) -> Vec<Outcome> {
+    commit_whole(conn, tokens, group).unwrap_or_else(|group| commit_group(conn, tokens, group))
 }
 
 /// Commits the group in one transaction with no savepoint per command, which would copy
@@ -392,64 +494,59 @@ fn run_group(conn: &mut Connection, group: Vec<WriteCmd>) -> Vec<Outcome> {
 /// run again one savepoint per command, so that only it fails) or cannot be run twice.
 fn commit_whole(
     conn: &mut Connection,
+    tokens: &mut TokenIndex,
     group: Vec<WriteCmd>,
 ) -> std::result::Result<Vec<Outcome>, Vec<WriteCmd>> {
     if group.iter().any(|cmd| matches!(cmd, WriteCmd::Exec(..))) {
         return Err(group);
     }
-    let mut claimed = Vec::new();
+    tokens.begin();
+    let mut ran = Vec::with_capacity(group.len());
     let committed = (|| -> Result<std::result::Result<(), ()>> {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(unavailable)?;
         for cmd in &group {
-            let ran = match cmd {
-                WriteCmd::Batch(batch, _) => batch.iter().try_for_each(|m| apply(&tx, m)),
-                WriteCmd::Claim {
-                    now_ms,
-                    owner,
-                    lease_ms,
-                    limit,
-                    ..
-                } => claim(&tx, *now_ms, owner, *lease_ms, *limit).map(|jobs| claimed.push(jobs)),
-                WriteCmd::Exec(..) => unreachable!("checked above"),
-            };
-            if ran.is_err() {
+            match cmd.run(&tx, tokens) {
+                Ok(r) => ran.push(r),
                 // Dropping the transaction rolls it back.
-                return Ok(Err(()));
+                Err(_) => return Ok(Err(())),
             }
         }
         tx.commit().map_err(unavailable).map(Ok)
     })();
-    let result = match committed {
-        Ok(Err(())) => return Err(group),
-        Ok(Ok(())) => Ok(()),
+    match committed {
+        Ok(Ok(())) => {
+            tokens.committed();
+            Ok(group
+                .into_iter()
+                .zip(ran)
+                .map(|(cmd, r)| cmd.outcome(Ok(r)))
+                .collect())
+        }
+        Ok(Err(())) => {
+            tokens.rollback_to(0);
+            Err(group)
+        }
         Err(e) => {
             tracing::error!(error = %e, "sqlite group commit failed");
-            Err(e)
+            tokens.invalidate();
+            Ok(group
+                .into_iter()
+                .map(|cmd| cmd.outcome(Err(e.clone())))
+                .collect())
         }
-    };
-    let mut claimed = claimed.into_iter();
-    let outcomes = group
-        .into_iter()
-        .map(|cmd| match cmd {
-            WriteCmd::Batch(_, reply) => Outcome::Batch(reply, result.clone()),
-            WriteCmd::Claim { reply, .. } => {
-                let jobs = result
-                    .clone()
-                    .map(|()| claimed.next().expect("one result per claim"));
-                Outcome::Claim(reply, jobs)
-            }
-            WriteCmd::Exec(..) => unreachable!("checked above"),
-        })
-        .collect();
-    Ok(outcomes)
+    }
 }
 
 /// A command's result, answered once the commit that holds it is synced.
 enum Outcome {
     Batch(oneshot::Sender<Result<()>>, Result<()>),
     Claim(oneshot::Sender<Result<Vec<Job>>>, Result<Vec<Job>>),
+    Found(
+        oneshot::Sender<Result<Option<IdempotencyRecord>>>,
+        Result<Option<IdempotencyRecord>>,
+    ),
 }
 
 impl Outcome {
@@ -460,51 +557,57 @@ impl Outcome {
         match self {
             Outcome::Batch(reply, r) => drop(reply.send(synced.and(r))),
             Outcome::Claim(reply, r) => drop(reply.send(synced.and(r))),
+            Outcome::Found(reply, r) => drop(reply.send(synced.and(r))),
+        }
+    }
+
+    fn failed(self, e: StoreError) -> Outcome {
+        match self {
+            Outcome::Batch(reply, _) => Outcome::Batch(reply, Err(e)),
+            Outcome::Claim(reply, _) => Outcome::Claim(reply, Err(e)),
+            Outcome::Found(reply, _) => Outcome::Found(reply, Err(e)),
         }
     }
 }
 
-fn commit_group(conn: &mut Connection, group: Vec<WriteCmd>) -> Vec<Outcome> {
+fn commit_group(
+    conn: &mut Connection,
+    tokens: &mut TokenIndex,
+    group: Vec<WriteCmd>,
+) -> Vec<Outcome> {
     let mut outcomes = Vec::with_capacity(group.len());
+    tokens.begin();
     let committed = (|| -> Result<()> {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(unavailable)?;
         for cmd in group {
-            match cmd {
-                WriteCmd::Batch(batch, reply) => {
-                    let result =
-                        in_savepoint(&tx, |sp| batch.iter().try_for_each(|m| apply(sp, m)));
-                    outcomes.push(Outcome::Batch(reply, result));
-                }
-                WriteCmd::Claim {
-                    now_ms,
-                    owner,
-                    lease_ms,
-                    limit,
-                    reply,
-                } => {
-                    let result = in_savepoint(&tx, |sp| claim(sp, now_ms, &owner, lease_ms, limit));
-                    outcomes.push(Outcome::Claim(reply, result));
-                }
+            let mark = tokens.mark();
+            let ran = match cmd {
                 WriteCmd::Exec(work, reply) => {
                     let result = in_savepoint(&tx, |sp| work(sp));
+                    // It may have written client tokens around the index.
+                    tokens.invalidate();
                     outcomes.push(Outcome::Batch(reply, result));
+                    continue;
                 }
+                ref cmd => in_savepoint(&tx, |sp| cmd.run(sp, tokens)),
+            };
+            if ran.is_err() {
+                tokens.rollback_to(mark);
             }
+            outcomes.push(cmd.outcome(ran));
         }
         tx.commit().map_err(unavailable)
     })();
-    if let Err(e) = committed {
-        tracing::error!(error = %e, "sqlite group commit failed");
-        // Nothing was written: every command fails with the commit's error.
-        return outcomes
-            .into_iter()
-            .map(|outcome| match outcome {
-                Outcome::Batch(reply, _) => Outcome::Batch(reply, Err(e.clone())),
-                Outcome::Claim(reply, _) => Outcome::Claim(reply, Err(e.clone())),
-            })
-            .collect();
+    match committed {
+        Ok(()) => tokens.committed(),
+        Err(e) => {
+            tracing::error!(error = %e, "sqlite group commit failed");
+            tokens.invalidate();
+            // Nothing was written: every command fails with the commit's error.
+            return outcomes.into_iter().map(|o| o.failed(e.clone())).collect();
+        }
     }
     outcomes
 }
@@ -566,7 +669,7 @@ fn exec(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> rusqlite
     conn.prepare_cached(sql)?.execute(params)
 }
 
-fn apply(conn: &Connection, m: &Mutation) -> Result<()> {
+fn apply(conn: &Connection, tokens: &mut TokenIndex, m: &Mutation) -> Result<()> {
     match m {
         Mutation::InsertAccount(a) => {
             exec(
@@ -780,34 +883,9 @@ fn apply(conn: &Connection, m: &Mutation) -> Result<()> {
             }
         }
         Mutation::InsertIdempotency {
-            record: r,
+            record,
             expire_before_ms,
-        } => {
-            // One statement: an expired record is replaced, a live one changes nothing.
-            let n = exec(
-                conn,
-                "INSERT INTO idempotency (account_id, product, action, token, request_hash, response, created_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                 ON CONFLICT(account_id, product, action, token) DO UPDATE SET
-                    request_hash = excluded.request_hash, response = excluded.response,
-                    created_ms = excluded.created_ms
-                 WHERE idempotency.created_ms < ?8",
-                params![
-                    r.account_id,
-                    r.product.as_str(),
-                    r.action,
-                    r.token,
-                    r.request_hash,
-                    r.response,
-                    r.created_ms,
-                    expire_before_ms
-                ],
-            )
-            .map_err(unavailable)?;
-            if n != 1 {
-                return Err(StoreError::Conflict("client token already exists".into()));
-            }
-        }
+        } => tokens.insert(conn, record, *expire_before_ms)?,
     }
     Ok(())
 }
@@ -1190,27 +1268,16 @@ impl Store for SqliteStore {
         action: &str,
         token: &str,
     ) -> Result<Option<IdempotencyRecord>> {
-        self.read(|c| {
-            c.prepare_cached(
-                "SELECT request_hash, response, created_ms FROM idempotency
-                 WHERE account_id = ?1 AND product = ?2 AND action = ?3 AND token = ?4",
-            )
-            .and_then(|mut s| {
-                s.query_row(params![account_id, product.as_str(), action, token], |r| {
-                    Ok(IdempotencyRecord {
-                        account_id: account_id.to_owned(),
-                        product,
-                        action: action.to_owned(),
-                        token: token.to_owned(),
-                        request_hash: r.get(0)?,
-                        response: r.get(1)?,
-                        created_ms: r.get(2)?,
-                    })
-                })
-                .optional()
-            })
-            .map_err(unavailable)
-        })
+        let (reply, rx) = oneshot::channel();
+        self.send(WriteCmd::FindToken {
+            account_id: account_id.to_owned(),
+            product,
+            action: action.to_owned(),
+            token: token.to_owned(),
+            reply,
+        })?;
+        rx.await
+            .map_err(|_| StoreError::Unavailable("the writer thread has stopped".into()))?
     }
 
     async fn claim_jobs(
@@ -1520,14 +1587,16 @@ fn import(c: &Connection, dump: &StateDump) -> Result<()> {
             "the store is not empty: it holds accounts or instances".into(),
         ));
     }
+    // The writer's own index is rebuilt after an import (see `commit_group`).
+    let mut tokens = TokenIndex::default();
     for a in &dump.accounts {
-        apply(c, &Mutation::InsertAccount(a.clone()))?;
+        apply(c, &mut tokens, &Mutation::InsertAccount(a.clone()))?;
     }
     for k in &dump.access_keys {
-        apply(c, &Mutation::PutAccessKey(k.clone()))?;
+        apply(c, &mut tokens, &Mutation::PutAccessKey(k.clone()))?;
     }
     for p in &dump.iam_passwords {
-        apply(c, &Mutation::PutIamPassword(p.clone()))?;
+        apply(c, &mut tokens, &Mutation::PutIamPassword(p.clone()))?;
     }
     for i in &dump.instances {
         // Kept as is, version included, so optimistic checks go on where they left off.
@@ -1555,11 +1624,12 @@ fn import(c: &Connection, dump: &StateDump) -> Result<()> {
         .map_err(insert_err("instance"))?;
     }
     for j in &dump.jobs {
-        apply(c, &Mutation::PutJob(j.clone()))?;
+        apply(c, &mut tokens, &Mutation::PutJob(j.clone()))?;
     }
     for r in &dump.idempotency {
         apply(
             c,
+            &mut tokens,
             &Mutation::InsertIdempotency {
                 record: r.clone(),
                 expire_before_ms: i64::MIN,
@@ -1673,7 +1743,12 @@ mod tests {
         let (dup, dup_done) = batch(vec![account("2"), account("1")]);
         let (last, last_done) = batch(vec![account("3")]);
         let synced = |outcomes: Vec<Outcome>| outcomes.into_iter().for_each(|o| o.answer(Ok(())));
-        synced(run_group(&mut conn, vec![first, dup, claim, last]));
+        let mut tokens = TokenIndex::default();
+        synced(run_group(
+            &mut conn,
+            &mut tokens,
+            vec![first, dup, claim, last],
+        ));
         assert_eq!(first_done.blocking_recv().unwrap(), Ok(()));
         assert!(matches!(
             dup_done.blocking_recv().unwrap(),
@@ -1691,16 +1766,193 @@ mod tests {
         assert_eq!(ids, ["1", "3"], "nothing of the failed batch is kept");
 
         let (ok, ok_done) = batch(vec![account("4")]);
-        synced(run_group(&mut conn, vec![ok]));
+        synced(run_group(&mut conn, &mut tokens, vec![ok]));
         assert_eq!(ok_done.blocking_recv().unwrap(), Ok(()));
 
         // A commit whose sync failed is not acknowledged, whatever its own result.
         let (unsynced, unsynced_done) = batch(vec![account("5")]);
         let failed = StoreError::Unavailable("syncing the WAL: EIO".into());
-        for outcome in run_group(&mut conn, vec![unsynced]) {
+        for outcome in run_group(&mut conn, &mut tokens, vec![unsynced]) {
             outcome.answer(Err(failed.clone()));
         }
         assert_eq!(unsynced_done.blocking_recv().unwrap(), Err(failed));
+    }
+
+    fn token(token: &str, created_ms: i64) -> IdempotencyRecord {
+        IdempotencyRecord {
+            account_id: "acc".into(),
+            product: Product::StarRocks,
+            action: "CreateInstanceV1".into(),
+            token: token.into(),
+            request_hash: "h".into(),
+            response: format!("{{\"At\":{created_ms}}}"),
+            created_ms,
+        }
+    }
+
+    fn insert_token(token: &str, created_ms: i64, expire_before_ms: i64) -> Mutation {
+        Mutation::InsertIdempotency {
+            record: self::token(token, created_ms),
+            expire_before_ms,
+        }
+    }
+
+    fn token_rows(path: &Path) -> Vec<(String, i64)> {
+        Connection::open(path)
+            .unwrap()
+            .prepare("SELECT token, created_ms FROM idempotency ORDER BY seq")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_token_written_by_a_failed_batch_is_free_for_the_next() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        drop(SqliteStore::open(&path).unwrap());
+        let mut conn = open(&path).unwrap();
+        let mut tokens = TokenIndex::default();
+        let account = Mutation::InsertAccount(crate::conformance::account("acc", "a"));
+        let mut run = |batches: Vec<Vec<Mutation>>| {
+            let (cmds, answers): (Vec<_>, Vec<_>) = batches
+                .into_iter()
+                .map(|b| {
+                    let (reply, answer) = oneshot::channel();
+                    (WriteCmd::Batch(b, reply), answer)
+                })
+                .unzip();
+            for o in run_group(&mut conn, &mut tokens, cmds) {
+                o.answer(Ok(()));
+            }
+            answers
+                .into_iter()
+                .map(|a| a.blocking_recv().unwrap())
+                .collect::<Vec<_>>()
+        };
+        run(vec![vec![account.clone()]]);
+        // The first batch takes the token, then fails on the account: the whole group is
+        // run again batch by batch, and the second batch gets the token.
+        let results = run(vec![
+            vec![insert_token("t", 1, 0), account.clone()],
+            vec![insert_token("t", 2, 0)],
+        ]);
+        assert!(matches!(results[0], Err(StoreError::Conflict(_))));
+        assert_eq!(results[1], Ok(()));
+        let again = run(vec![vec![insert_token("t", 3, 0)]]);
+        assert!(matches!(again[0], Err(StoreError::Conflict(_))));
+        // A token write that failed alone: its row number is given again, here to a
+        // second connection's row, which this index must still find.
+        let failed = run(vec![vec![insert_token("u", 4, 0), account.clone()]]);
+        assert!(matches!(failed[0], Err(StoreError::Conflict(_))));
+        let (mut other, mut other_tokens) = (open(&path).unwrap(), TokenIndex::default());
+        let (reply, _answer) = oneshot::channel();
+        let cmd = WriteCmd::Batch(vec![insert_token("v", 5, 0)], reply);
+        run_group(&mut other, &mut other_tokens, vec![cmd]);
+        let dup = run(vec![vec![insert_token("v", 6, 0)]]);
+        assert!(matches!(dup[0], Err(StoreError::Conflict(_))), "{dup:?}");
+        assert_eq!(
+            token_rows(&path),
+            [("t".to_owned(), 2), ("v".to_owned(), 5)]
+        );
+    }
+
+    #[tokio::test]
+    async fn two_stores_on_one_file_see_each_others_tokens() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let a = SqliteStore::open(&path).unwrap();
+        let b = SqliteStore::open(&path).unwrap();
+        a.commit(vec![insert_token("t1", 1, 0)]).await.unwrap();
+        // b builds its index now, with t1 in it.
+        let dup = b.commit(vec![insert_token("t1", 2, 0)]).await;
+        assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
+        // Written by a after b's index was built: found by catching up.
+        a.commit(vec![insert_token("t2", 3, 0)]).await.unwrap();
+        let dup = b.commit(vec![insert_token("t2", 4, 0)]).await;
+        assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
+        let found = b
+            .idempotency("acc", Product::StarRocks, "CreateInstanceV1", "t2")
+            .await
+            .unwrap();
+        assert_eq!(found, Some(token("t2", 3)));
+        // An expired record replaced by b is gone for a too.
+        b.commit(vec![insert_token("t1", 100, 50)]).await.unwrap();
+        let found = a
+            .idempotency("acc", Product::StarRocks, "CreateInstanceV1", "t1")
+            .await
+            .unwrap();
+        assert_eq!(found, Some(token("t1", 100)));
+        let dup = a.commit(vec![insert_token("t1", 101, 50)]).await;
+        assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
+    }
+
+    #[tokio::test]
+    async fn expired_tokens_are_deleted_oldest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let store = SqliteStore::open(&path).unwrap();
+        for (i, created_ms) in [10, 20, 30_000].into_iter().enumerate() {
+            store
+                .commit(vec![insert_token(&format!("old-{i}"), created_ms, 0)])
+                .await
+                .unwrap();
+        }
+        // Past the purge interval; the first two have expired, the third has not.
+        store
+            .commit(vec![insert_token("new", 40_000, 25_000)])
+            .await
+            .unwrap();
+        assert_eq!(
+            token_rows(&path),
+            [("old-2".to_owned(), 30_000), ("new".to_owned(), 40_000)]
+        );
+        let gone = store
+            .idempotency("acc", Product::StarRocks, "CreateInstanceV1", "old-0")
+            .await
+            .unwrap();
+        assert_eq!(gone, None);
+        store
+            .commit(vec![insert_token("old-0", 40_001, 25_000)])
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn client_tokens_of_schema_8_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        drop(SqliteStore::open(&path).unwrap());
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch(
+                "DROP TABLE idempotency;
+                 CREATE TABLE idempotency (
+                     account_id TEXT NOT NULL, product TEXT NOT NULL, action TEXT NOT NULL,
+                     token TEXT NOT NULL, request_hash TEXT NOT NULL, response TEXT NOT NULL,
+                     created_ms INTEGER NOT NULL,
+                     PRIMARY KEY (account_id, product, action, token));
+                 INSERT INTO idempotency VALUES
+                     ('acc', 'starrocks', 'CreateInstanceV1', 'b', 'h', '{\"At\":2}', 2),
+                     ('acc', 'starrocks', 'CreateInstanceV1', 'a', 'h', '{\"At\":1}', 1);
+                 PRAGMA user_version = 8;",
+            )
+            .unwrap();
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(
+            token_rows(&path),
+            [("a".to_owned(), 1), ("b".to_owned(), 2)],
+            "oldest first"
+        );
+        let found = store
+            .idempotency("acc", Product::StarRocks, "CreateInstanceV1", "b")
+            .await
+            .unwrap();
+        assert_eq!(found, Some(token("b", 2)));
+        let dup = store.commit(vec![insert_token("a", 3, 0)]).await;
+        assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
     }
 
     #[test]
@@ -1710,7 +1962,8 @@ mod tests {
         drop(SqliteStore::open(&path).unwrap());
         let c = Connection::open(&path).unwrap();
         let mut stmt = c
-            .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+            // sqlite_sequence is SQLite's own (the client tokens' AUTOINCREMENT).
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'")
             .unwrap();
         let tables = stmt
             .query_map([], |r| r.get::<_, String>(0))
