@@ -28,6 +28,11 @@ impl Product {
         Product::Openanalytics,
     ];
 
+    /// The products that find an instance by its exact name (to keep names unique): a
+    /// store indexes names for these only. Elsewhere a name is a random key, and an index
+    /// of them costs a page written per create and is never read.
+    pub const LOOKED_UP_BY_NAME: &'static [Product] = &[Product::Openanalytics, Product::RocketMq];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Product::StarRocks => "starrocks",

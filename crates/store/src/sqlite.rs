@@ -31,7 +31,8 @@ use crate::{
 /// 4: listing indexes by region and by name; 5: indexes for the next due job;
 /// 6: the name index also orders by creation, so the planner prefers it to a scan;
 /// 7: signature nonces; 8: the orders ledger; 9: client tokens appended by `seq`, with no
-/// index on the token (the writer keeps it in memory: `tokens`).
+/// index on the token (the writer keeps it in memory: `tokens`), and names indexed only
+/// for the products that look them up (`name_index`).
 const SCHEMA_VERSION: i64 = 9;
 const MAX_GROUP: usize = 512;
 const MAX_IDLE_READERS: usize = 8;
@@ -80,7 +81,7 @@ CREATE INDEX IF NOT EXISTS instances_owner ON instances(account_id, product, del
 DROP INDEX IF EXISTS instances_name;
 CREATE INDEX IF NOT EXISTS instances_by_region ON instances(account_id, product, deleted, region, created_ms);
 DROP INDEX IF EXISTS instances_by_name;
-CREATE INDEX IF NOT EXISTS instances_by_name_created ON instances(account_id, product, deleted, name, created_ms);
+DROP INDEX IF EXISTS instances_by_name_created;
 CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY,
     account_id TEXT NOT NULL,
@@ -373,6 +374,12 @@ fn migrate(conn: &mut Connection) -> Result<()> {
         .map_err(unavailable)?;
     }
     tx.execute_batch(SCHEMA).map_err(unavailable)?;
+    tx.execute_batch(&format!(
+        "CREATE INDEX IF NOT EXISTS instances_looked_up_by_name
+         ON instances(account_id, product, deleted, name, created_ms) WHERE {}",
+        name_index()
+    ))
+    .map_err(unavailable)?;
     tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))
         .map_err(unavailable)?;
     tx.commit().map_err(unavailable)
@@ -890,6 +897,17 @@ fn apply(conn: &Connection, tokens: &mut TokenIndex, m: &Mutation) -> Result<()>
     Ok(())
 }
 
+/// The condition of the partial name index: the products that look instances up by name
+/// (`Product::LOOKED_UP_BY_NAME`). A query uses the index only if it carries this very
+/// term.
+fn name_index() -> String {
+    let products: Vec<String> = Product::LOOKED_UP_BY_NAME
+        .iter()
+        .map(|p| format!("'{}'", p.as_str()))
+        .collect();
+    format!("product IN ({})", products.join(", "))
+}
+
 /// The WHERE clause for a query, naming only the conditions it has, so SQLite can
 /// use the primary key or the owner index instead of scanning.
 fn instance_filter(q: &InstanceQuery) -> (String, Vec<SqlValue>) {
@@ -912,6 +930,13 @@ fn instance_filter(q: &InstanceQuery) -> (String, Vec<SqlValue>) {
     add("instr(name, ?) > 0", q.name_contains.clone());
     add("name = ?", q.name_equals.clone());
     add("resource_group_id = ?", q.resource_group_id.clone());
+    if q.name_equals.is_some()
+        && q.product
+            .is_some_and(|p| Product::LOOKED_UP_BY_NAME.contains(&p))
+    {
+        sql.push_str(" AND ");
+        sql.push_str(&name_index());
+    }
     for tag in &q.tags {
         sql.push_str(
             " AND EXISTS (SELECT 1 FROM json_each(instances.tags) t
@@ -1953,6 +1978,41 @@ mod tests {
         assert_eq!(found, Some(token("b", 2)));
         let dup = store.commit(vec![insert_token("a", 3, 0)]).await;
         assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
+    }
+
+    #[test]
+    fn names_are_indexed_for_the_products_that_look_them_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        drop(SqliteStore::open(&path).unwrap());
+        let conn = Connection::open(&path).unwrap();
+        let plan = |product: Product| {
+            let query = InstanceQuery {
+                account_id: "acc".into(),
+                product: Some(product),
+                name_equals: Some("n".into()),
+                ..InstanceQuery::default()
+            };
+            let (filter, args) = instance_filter(&query);
+            conn.prepare(&format!(
+                "EXPLAIN QUERY PLAN SELECT id FROM instances WHERE {filter}
+                 ORDER BY created_ms DESC, id DESC"
+            ))
+            .unwrap()
+            .query_map(rusqlite::params_from_iter(args), |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .unwrap()
+            .join("; ")
+        };
+        for &product in Product::LOOKED_UP_BY_NAME {
+            let plan = plan(product);
+            assert!(
+                plan.contains("instances_looked_up_by_name"),
+                "{product:?}: {plan}"
+            );
+        }
+        assert!(!plan(Product::StarRocks).contains("instances_looked_up_by_name"));
     }
 
     #[test]
