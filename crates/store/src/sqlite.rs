@@ -1822,6 +1822,13 @@ mod tests {
         }
     }
 
+    async fn find_token(store: &SqliteStore, token: &str) -> Option<IdempotencyRecord> {
+        store
+            .idempotency("acc", Product::StarRocks, "CreateInstanceV1", token)
+            .await
+            .unwrap()
+    }
+
     fn token_rows(path: &Path) -> Vec<(String, i64)> {
         Connection::open(path)
             .unwrap()
@@ -1898,17 +1905,11 @@ mod tests {
         a.commit(vec![insert_token("t2", 3, 0)]).await.unwrap();
         let dup = b.commit(vec![insert_token("t2", 4, 0)]).await;
         assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
-        let found = b
-            .idempotency("acc", Product::StarRocks, "CreateInstanceV1", "t2")
-            .await
-            .unwrap();
+        let found = find_token(&b, "t2").await;
         assert_eq!(found, Some(token("t2", 3)));
         // An expired record replaced by b is gone for a too.
         b.commit(vec![insert_token("t1", 100, 50)]).await.unwrap();
-        let found = a
-            .idempotency("acc", Product::StarRocks, "CreateInstanceV1", "t1")
-            .await
-            .unwrap();
+        let found = find_token(&a, "t1").await;
         assert_eq!(found, Some(token("t1", 100)));
         let dup = a.commit(vec![insert_token("t1", 101, 50)]).await;
         assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
@@ -1934,10 +1935,7 @@ mod tests {
             token_rows(&path),
             [("old-2".to_owned(), 30_000), ("new".to_owned(), 40_000)]
         );
-        let gone = store
-            .idempotency("acc", Product::StarRocks, "CreateInstanceV1", "old-0")
-            .await
-            .unwrap();
+        let gone = find_token(&store, "old-0").await;
         assert_eq!(gone, None);
         store
             .commit(vec![insert_token("old-0", 40_001, 25_000)])
@@ -1971,10 +1969,7 @@ mod tests {
             [("a".to_owned(), 1), ("b".to_owned(), 2)],
             "oldest first"
         );
-        let found = store
-            .idempotency("acc", Product::StarRocks, "CreateInstanceV1", "b")
-            .await
-            .unwrap();
+        let found = find_token(&store, "b").await;
         assert_eq!(found, Some(token("b", 2)));
         let dup = store.commit(vec![insert_token("a", 3, 0)]).await;
         assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
