@@ -1,6 +1,7 @@
 //! SQLite backend. One writer thread owns the write connection and commits many
-//! requests' batches in one transaction (group commit), each batch inside its own
-//! savepoint so one failure does not undo the others. Reads use a small pool of
+//! requests' batches in one transaction (group commit); if one batch fails, the group runs
+//! again with a savepoint per batch, so that one failure does not undo the others. The
+//! writer also holds the client tokens' index (`tokens`). Reads use a small pool of
 //! connections, which WAL lets run beside the writer.
 
 use std::path::Path;

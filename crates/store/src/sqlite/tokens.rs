@@ -182,10 +182,15 @@ impl TokenIndex {
         Ok(())
     }
 
-    /// The live rows that carry `key`'s hash, read; entries whose row is gone dropped.
-    fn candidates(&mut self, conn: &Connection, key: &TokenKey<'_>) -> Result<Vec<(i64, i64)>> {
+    /// The rows that carry `key` (its hash is `hash`), with their creation times; entries
+    /// whose row is gone are dropped.
+    fn candidates(
+        &mut self,
+        conn: &Connection,
+        key: &TokenKey<'_>,
+        hash: u64,
+    ) -> Result<Vec<(i64, i64)>> {
         self.catch_up(conn)?;
-        let hash = self.hash(key);
         let seqs: Vec<i64> = match self.by_hash.as_ref().and_then(|m| m.get(&hash)) {
             None => return Ok(Vec::new()),
             Some(Rows::One(seq)) => vec![*seq],
@@ -258,7 +263,7 @@ impl TokenIndex {
             token: &record.token,
         };
         let hash = self.hash(&key);
-        for (seq, created_ms) in self.candidates(conn, &key)? {
+        for (seq, created_ms) in self.candidates(conn, &key, hash)? {
             if created_ms >= expire_before_ms {
                 return Err(StoreError::Conflict("client token already exists".into()));
             }
@@ -290,8 +295,9 @@ impl TokenIndex {
         key: &TokenKey<'_>,
     ) -> Result<Option<IdempotencyRecord>> {
         // The newest, should an expired one still be stored beside it.
+        let hash = self.hash(key);
         let Some((seq, _)) = self
-            .candidates(conn, key)?
+            .candidates(conn, key, hash)?
             .into_iter()
             .max_by_key(|&(seq, _)| seq)
         else {
