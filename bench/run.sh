@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole benchmark in one run: builds cloudtwin, the load generator and the no-op server in
-# release mode, installs the pinned moto in bench/.venv, measures cloudtwin, moto and noop side
-# by side, writes bench/results/STAMP.jsonl + STAMP.md and prints the markdown tables.
+# release mode, installs the pinned moto in bench/.venv, measures cloudtwin, moto, noop and the
+# durable reference (noop-server --store sqlite: creates only) side by side, writes bench/results/STAMP.jsonl + STAMP.md and prints the markdown tables.
 #
 # Knobs (environment):
 #   DURATION=5        measured seconds per run        REPS=3          runs per cell (median)
@@ -10,7 +10,7 @@
 #   MOTO_SEED_N=10000 brokers stored in moto for them (moto does ~200 creates/s; min with SEED_N)
 #   DESCRIBE_SEED=1000 resources created before the describe runs
 #   LIST_CONCS="1 16" concurrencies of the list runs with N stored
-#   STARTUP_REPS=5    starts per start-up figure      SERVERS="cloudtwin moto noop"
+#   STARTUP_REPS=5    starts per start-up figure      SERVERS="cloudtwin moto noop durable"
 #   APIS="starrocks rocketmq"                         SKIP_BUILD=1    reuse target/release
 #   CLOUDTWIN_LOG=info  the server's log level (its default: one line per request, like moto)
 # Everything listens on 127.0.0.1. Every server started here is stopped by its PID, also on exit.
@@ -28,7 +28,7 @@ if [ "$MOTO_SEED_N" -gt "$SEED_N" ]; then MOTO_SEED_N=$SEED_N; fi
 DESCRIBE_SEED=${DESCRIBE_SEED:-1000}
 LIST_CONCS=${LIST_CONCS:-"1 16"}
 STARTUP_REPS=${STARTUP_REPS:-5}
-SERVERS=${SERVERS:-"cloudtwin moto noop"}
+SERVERS=${SERVERS:-"cloudtwin moto noop durable"}
 APIS=${APIS:-"starrocks rocketmq"}
 MOTO_VERSION=5.2.5
 export CLOUDTWIN_ACCESS_KEY_ID=${CLOUDTWIN_ACCESS_KEY_ID:-LTAIbenchkey0000000001}
@@ -80,6 +80,9 @@ start_server() {
             ;;
         noop)
             "$BIN/noop-server" --listen 127.0.0.1:0 >"$log.out" 2>"$log.err" &
+            ;;
+        durable)
+            "$BIN/noop-server" --listen 127.0.0.1:0 --store sqlite --data-dir "$dir" >"$log.out" 2>"$log.err" &
             ;;
         moto)
             port=$(free_port)
@@ -196,6 +199,8 @@ for s in $SERVERS; do
             done
         done
         [ -z "${SKIP[$key]:-}" ] || continue
+        # The durable reference stores creates only; its describes would be noop's.
+        [ "$s" != durable ] || continue
         # Describes: one server, DESCRIBE_SEED resources, every run against them.
         say "$s $api describe: seeding $DESCRIBE_SEED"
         start_server "$s" "$WORK/$s-$api-describe" "$s-$api-describe"
@@ -219,6 +224,7 @@ done
 
 # ---- with N stored: RSS, list latency, start-up ---------------------------------------------
 for s in $SERVERS; do
+    [ "$s" != durable ] || continue
     api=$(server_api "$s" starrocks)
     n=$SEED_N
     [ "$s" = moto ] && n=$MOTO_SEED_N

@@ -12,7 +12,7 @@ import statistics
 import sys
 from collections import defaultdict
 
-SERVERS = ["cloudtwin", "moto", "noop"]
+SERVERS = ["cloudtwin", "moto", "noop", "durable"]
 
 
 def load(paths):
@@ -111,6 +111,26 @@ def main(paths):
         p(f"\n*skipped: {s.get('label')} {s.get('api')} {s.get('scenario')}: {s.get('reason')}*")
     p("")
 
+    # ---- the durable reference ---------------------------------------------------------------
+    if any(k[0] == "durable" for k in cells):
+        p("### Creates against the durable reference (`noop-server --store sqlite`: one row per create, "
+          "group commit, `synchronous=FULL`, nothing else)")
+        p("")
+        p("| api | c | durable req/s | **durable/moto** | **cloudtwin/durable** | durable p50 / p99 ms "
+          "| durable µs CPU/req | cloudtwin µs CPU/req | errors | n |")
+        p("|---|---:|---:|---:|---:|---:|---:|---:|---|---|")
+        for api in apis:
+            for c in concs:
+                du = cell("durable", api, "create", c)
+                if not du:
+                    continue
+                ct = cell("cloudtwin", api, "create", c)
+                mo = cell("moto", "moto", "create", c)
+                p(f"| {api} | {c} | {fmt(du['rps'])} | {fmt_ratio(ratio(du['rps'], mo and mo['rps']))} "
+                  f"| {fmt_ratio(ratio(ct and ct['rps'], du['rps']))} | {fmt(du['p50'], 2)} / {fmt(du['p99'], 2)} "
+                  f"| {fmt(du['cpu'])} | {fmt(ct and ct['cpu'])} | {du['err']} | {du['n']} |")
+        p("")
+
     # ---- start-up ----------------------------------------------------------------------------
     ups = defaultdict(list)
     for r in recs:
@@ -203,6 +223,12 @@ def main(paths):
         p("| criterion | cloudtwin | |")
         p("|---|---:|---|")
         lines.extend(checks)
+        du = cell("durable", "starrocks", "create", top)
+        if du:
+            of_noop = ratio(du["rps"], no and no["rps"])
+            p("")
+            p(f"For scale, not a criterion: the durable reference did {fmt_ratio(ratio(du['rps'], mo and mo['rps']))} "
+              f"moto's creates and {fmt(of_noop and 100 * of_noop, 0)} % of noop's in this run.")
         p("")
     print("\n".join(lines))
 
