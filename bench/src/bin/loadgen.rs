@@ -29,6 +29,11 @@ use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use serde_json::{json, Map, Value};
 
+// glibc's malloc was a fifth of the load generator's CPU, which it takes from the server it
+// measures on the same two cores; the server uses jemalloc too.
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Parser)]
 #[command(
     name = "cloudtwin-loadgen",
