@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole benchmark in one run: builds cloudtwin, the load generator and the no-op server in
 # release mode, installs the pinned moto in bench/.venv, measures cloudtwin, moto, noop and the
-# durable reference (noop-server --store sqlite: creates only) side by side, writes bench/results/STAMP.jsonl + STAMP.md and prints the markdown tables.
+# durable reference (noop-server --store sqlite: creates only) side by side, writes
+# bench/results/STAMP.jsonl + STAMP.md and prints the markdown tables.
 #
 # Knobs (environment):
 #   DURATION=5        measured seconds per run        REPS=3          runs per cell (median)
