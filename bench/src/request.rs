@@ -193,12 +193,17 @@ impl BodyTemplate {
         let template = self
             .0
             .get_or_init(|| body(NAME_SLOT, TOKEN_SLOT).to_string());
-        let quoted = |s: &str| Value::from(s).to_string();
         template
-            .replacen(&quoted(NAME_SLOT), &quoted(name), 1)
-            .replacen(&quoted(TOKEN_SLOT), &quoted(token), 1)
+            .replacen(NAME_SLOT, &escaped(name), 1)
+            .replacen(TOKEN_SLOT, &escaped(token), 1)
             .into_bytes()
     }
+}
+
+/// `s` as it stands between the quotes of a JSON string.
+fn escaped(s: &str) -> String {
+    let quoted = Value::from(s).to_string();
+    quoted[1..quoted.len() - 1].to_owned()
 }
 
 static STARROCKS_CREATE: BodyTemplate = BodyTemplate::new();

@@ -15,7 +15,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{mpsc, Arc};
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -62,19 +62,18 @@ struct Row {
 struct Server {
     next_id: AtomicU64,
     /// The durable reference's writer thread, when there is one.
-    writer: Option<Mutex<mpsc::Sender<Row>>>,
+    writer: Option<mpsc::Sender<Row>>,
 }
 
-fn open_reference(dir: &std::path::Path) -> rusqlite::Result<Connection> {
-    if let Err(e) = std::fs::create_dir_all(dir) {
-        eprintln!("noop-server: cannot create {}: {e}", dir.display());
-    }
-    let conn = Connection::open(dir.join("reference.db"))?;
+fn open_reference(dir: &std::path::Path) -> Result<Connection, String> {
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let conn = Connection::open(dir.join("reference.db")).map_err(|e| e.to_string())?;
     conn.execute_batch(
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;
          CREATE TABLE IF NOT EXISTS rows (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE,
              body TEXT NOT NULL, created_ms INTEGER NOT NULL);",
-    )?;
+    )
+    .map_err(|e| e.to_string())?;
     Ok(conn)
 }
 
@@ -171,7 +170,7 @@ async fn answer(State(server): State<Arc<Server>>, method: Method, body: Bytes) 
             body,
             reply,
         };
-        let sent = writer.lock().expect("writer sender lock").send(row);
+        let sent = writer.send(row);
         let result = match sent {
             Ok(()) => written
                 .await
@@ -214,7 +213,7 @@ async fn main() -> std::process::ExitCode {
             Ok(conn) => {
                 let (tx, rx) = mpsc::channel();
                 std::thread::spawn(move || write_rows(conn, rx));
-                Some(Mutex::new(tx))
+                Some(tx)
             }
             Err(e) => {
                 eprintln!("noop-server: cannot open {}: {e}", cli.data_dir.display());

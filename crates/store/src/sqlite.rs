@@ -227,7 +227,7 @@ type ExecFn = Box<dyn FnOnce(&Connection) -> Result<()> + Send>;
 
 pub struct SqliteStore {
     path: std::path::PathBuf,
-    writer: Mutex<mpsc::Sender<WriteCmd>>,
+    writer: mpsc::Sender<WriteCmd>,
     readers: Mutex<Vec<Connection>>,
 }
 
@@ -297,27 +297,26 @@ impl SqliteStore {
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         Ok(Self {
             path,
-            writer: Mutex::new(tx),
+            writer: tx,
             readers: Mutex::new(Vec::new()),
         })
     }
 
-    fn send(&self, cmd: WriteCmd) -> Result<()> {
-        self.writer
-            .lock()
-            .expect("writer sender lock")
-            .send(cmd)
-            .map_err(|_| StoreError::Unavailable("the writer thread has stopped".into()))
+    /// Queues a command for the writer and waits for its answer, which comes once the
+    /// commit that holds it is synced.
+    async fn ask<T>(&self, cmd: impl FnOnce(oneshot::Sender<Result<T>>) -> WriteCmd) -> Result<T> {
+        let stopped = || StoreError::Unavailable("the writer thread has stopped".into());
+        let (reply, answer) = oneshot::channel();
+        self.writer.send(cmd(reply)).map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
     }
 
     async fn exec(
         &self,
         work: impl FnOnce(&Connection) -> Result<()> + Send + 'static,
     ) -> Result<()> {
-        let (reply, rx) = oneshot::channel();
-        self.send(WriteCmd::Exec(Box::new(work), reply))?;
-        rx.await
-            .map_err(|_| StoreError::Unavailable("the writer thread has stopped".into()))?
+        self.ask(|reply| WriteCmd::Exec(Box::new(work), reply))
+            .await
     }
 
     fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
@@ -1071,10 +1070,7 @@ fn key_row(r: &Row<'_>) -> rusqlite::Result<AccessKey> {
 #[async_trait]
 impl Store for SqliteStore {
     async fn commit(&self, batch: Vec<Mutation>) -> Result<()> {
-        let (reply, rx) = oneshot::channel();
-        self.send(WriteCmd::Batch(batch, reply))?;
-        rx.await
-            .map_err(|_| StoreError::Unavailable("the writer thread has stopped".into()))?
+        self.ask(|reply| WriteCmd::Batch(batch, reply)).await
     }
 
     async fn account(&self, id: &str) -> Result<Option<Account>> {
@@ -1294,16 +1290,14 @@ impl Store for SqliteStore {
         action: &str,
         token: &str,
     ) -> Result<Option<IdempotencyRecord>> {
-        let (reply, rx) = oneshot::channel();
-        self.send(WriteCmd::FindToken {
+        self.ask(|reply| WriteCmd::FindToken {
             account_id: account_id.to_owned(),
             product,
             action: action.to_owned(),
             token: token.to_owned(),
             reply,
-        })?;
-        rx.await
-            .map_err(|_| StoreError::Unavailable("the writer thread has stopped".into()))?
+        })
+        .await
     }
 
     async fn claim_jobs(
@@ -1313,16 +1307,14 @@ impl Store for SqliteStore {
         lease_ms: i64,
         limit: usize,
     ) -> Result<Vec<Job>> {
-        let (reply, rx) = oneshot::channel();
-        self.send(WriteCmd::Claim {
+        self.ask(|reply| WriteCmd::Claim {
             now_ms,
             owner: owner.to_owned(),
             lease_ms,
             limit,
             reply,
-        })?;
-        rx.await
-            .map_err(|_| StoreError::Unavailable("the writer thread has stopped".into()))?
+        })
+        .await
     }
 
     async fn end_leases(&self) -> Result<usize> {
