@@ -30,11 +30,32 @@ pub mod testing;
 pub use tokio_postgres::Config as PostgresConfig;
 
 /// The newest schema this build knows. 1: first release; 2: signature nonces;
-/// 3: the orders ledger.
-pub const SCHEMA_VERSION: i64 = 3;
+/// 3: the orders ledger; 4: names indexed only for the products that look them up.
+pub const SCHEMA_VERSION: i64 = 4;
+
+/// A migration's SQL, built when it runs (some name products from the code).
+type MigrationSql = fn() -> String;
 
 /// Applied in order, each in the same transaction as its `schema_version` row.
-const MIGRATIONS: &[(i64, &str)] = &[(1, SCHEMA_V1), (2, SCHEMA_V2_NONCES), (3, SCHEMA_V3_ORDERS)];
+const MIGRATIONS: &[(i64, MigrationSql)] = &[
+    (1, || SCHEMA_V1.to_owned()),
+    (2, || SCHEMA_V2_NONCES.to_owned()),
+    (3, || SCHEMA_V3_ORDERS.to_owned()),
+    (4, schema_v4_name_index),
+];
+
+/// The name index of version 1 held an entry for every instance, though only some
+/// products look instances up by name: now only theirs (as in SQLite). It also holds the
+/// listing order, so the planner prefers it to walking a listing index for the name.
+fn schema_v4_name_index() -> String {
+    format!(
+        "DROP INDEX IF EXISTS instances_live_name;
+         CREATE INDEX instances_looked_up_by_name
+             ON instances(account_id, product, name, created_ms, id)
+             WHERE NOT deleted AND {};",
+        cloudtwin_store::looked_up_by_name()
+    )
+}
 
 /// Signature nonces seen by any replica, until the request's own timestamp expires.
 const SCHEMA_V2_NONCES: &str = r#"
@@ -559,7 +580,7 @@ async fn migrate(client: &mut Client) -> PgResult<()> {
     }
     for (version, sql) in MIGRATIONS {
         if *version > current {
-            tx.batch_execute(sql).await?;
+            tx.batch_execute(&sql()).await?;
             tx.execute(
                 "INSERT INTO schema_version (version) VALUES ($1)",
                 &[version],
@@ -870,6 +891,10 @@ fn instance_filter(q: &InstanceQuery) -> (String, Vec<String>) {
     if let Some(part) = &q.name_contains {
         args.push(part.clone());
         sql.push_str(&format!(" AND strpos(name, ${}) > 0", args.len()));
+    }
+    if cloudtwin_store::uses_name_index(q) {
+        sql.push_str(" AND ");
+        sql.push_str(&cloudtwin_store::looked_up_by_name());
     }
     for tag in &q.tags {
         // Containment: some element has this key (and this value, unless it is empty).
@@ -1618,5 +1643,74 @@ impl Store for PostgresStore {
             get::<Option<i64>>(&row, 0)
         })
         .map_err(Error::into_store)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::with_db;
+
+    #[tokio::test]
+    async fn names_are_indexed_for_the_products_that_look_them_up() {
+        with_db("PostgreSQL name index", |config| async move {
+            drop(
+                PostgresStore::connect_config(config.clone(), PostgresOptions::default())
+                    .await
+                    .expect("connect to the test database"),
+            );
+            let (client, connection) = config.connect(NoTls).await.unwrap();
+            tokio::spawn(async move {
+                let _ = connection.await;
+            });
+            // The table is empty: without this the planner scans it whatever the query. A
+            // generic plan, as a cached statement may get, knows no parameter's value.
+            client
+                .batch_execute("SET enable_seqscan = off; SET plan_cache_mode = force_generic_plan")
+                .await
+                .unwrap();
+            let mut plans = Vec::new();
+            for product in Product::LOOKED_UP_BY_NAME
+                .iter()
+                .copied()
+                .chain([Product::StarRocks])
+            {
+                let query = InstanceQuery {
+                    account_id: "acc".into(),
+                    product: Some(product),
+                    name_equals: Some("n".into()),
+                    ..InstanceQuery::default()
+                };
+                let (filter, args) = instance_filter(&query);
+                // A statement prepared by name, so its generic plan is the one explained.
+                let name = format!("by_name_{}", product.as_str());
+                let values: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
+                client
+                    .batch_execute(&format!(
+                        "PREPARE {name} AS SELECT id FROM instances WHERE {filter}
+                         ORDER BY created_ms DESC, id DESC"
+                    ))
+                    .await
+                    .unwrap();
+                let rows = client
+                    .query(
+                        &format!("EXPLAIN EXECUTE {name}({})", values.join(", ")),
+                        &[],
+                    )
+                    .await
+                    .unwrap();
+                let plan: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+                plans.push((product, plan.join("\n")));
+            }
+            for (product, plan) in plans {
+                assert_eq!(
+                    plan.contains("instances_looked_up_by_name"),
+                    Product::LOOKED_UP_BY_NAME.contains(&product),
+                    "{product:?}: {plan}"
+                );
+                assert!(!plan.contains("instances_live_name"), "{plan}");
+            }
+        })
+        .await;
     }
 }

@@ -206,6 +206,25 @@ pub fn order_product_in_doc(product: Product) -> String {
     }
 }
 
+/// The condition of the backends' partial name index: the products that look instances up
+/// by name ([`Product::LOOKED_UP_BY_NAME`]), so the other products' creates write no entry
+/// in it. A query uses the index only if it carries this very term, with the names as
+/// literals (a bound parameter proves nothing to the planner).
+pub fn looked_up_by_name() -> String {
+    let products: Vec<String> = Product::LOOKED_UP_BY_NAME
+        .iter()
+        .map(|p| format!("'{}'", p.as_str()))
+        .collect();
+    format!("product IN ({})", products.join(", "))
+}
+
+/// Whether a listing looks one product's instances up by name through that index.
+pub fn uses_name_index(q: &InstanceQuery) -> bool {
+    q.name_equals.is_some()
+        && q.product
+            .is_some_and(|p| Product::LOOKED_UP_BY_NAME.contains(&p))
+}
+
 /// What [`Store::reset`] forgets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResetScope {

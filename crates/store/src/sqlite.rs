@@ -33,7 +33,7 @@ use crate::{
 /// 6: the name index also orders by creation, so the planner prefers it to a scan;
 /// 7: signature nonces; 8: the orders ledger; 9: client tokens appended by `seq`, with no
 /// index on the token (the writer keeps it in memory: `tokens`), and names indexed only
-/// for the products that look them up (`name_index`).
+/// for the products that look them up (`crate::looked_up_by_name`).
 const SCHEMA_VERSION: i64 = 9;
 const MAX_GROUP: usize = 512;
 const MAX_IDLE_READERS: usize = 8;
@@ -377,7 +377,7 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     tx.execute_batch(&format!(
         "CREATE INDEX IF NOT EXISTS instances_looked_up_by_name
          ON instances(account_id, product, deleted, name, created_ms) WHERE {}",
-        name_index()
+        crate::looked_up_by_name()
     ))
     .map_err(unavailable)?;
     tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))
@@ -897,17 +897,6 @@ fn apply(conn: &Connection, tokens: &mut TokenIndex, m: &Mutation) -> Result<()>
     Ok(())
 }
 
-/// The condition of the partial name index: the products that look instances up by name
-/// (`Product::LOOKED_UP_BY_NAME`). A query uses the index only if it carries this very
-/// term.
-fn name_index() -> String {
-    let products: Vec<String> = Product::LOOKED_UP_BY_NAME
-        .iter()
-        .map(|p| format!("'{}'", p.as_str()))
-        .collect();
-    format!("product IN ({})", products.join(", "))
-}
-
 /// The WHERE clause for a query, naming only the conditions it has, so SQLite can
 /// use the primary key or the owner index instead of scanning.
 fn instance_filter(q: &InstanceQuery) -> (String, Vec<SqlValue>) {
@@ -930,12 +919,9 @@ fn instance_filter(q: &InstanceQuery) -> (String, Vec<SqlValue>) {
     add("instr(name, ?) > 0", q.name_contains.clone());
     add("name = ?", q.name_equals.clone());
     add("resource_group_id = ?", q.resource_group_id.clone());
-    if q.name_equals.is_some()
-        && q.product
-            .is_some_and(|p| Product::LOOKED_UP_BY_NAME.contains(&p))
-    {
+    if crate::uses_name_index(q) {
         sql.push_str(" AND ");
-        sql.push_str(&name_index());
+        sql.push_str(&crate::looked_up_by_name());
     }
     for tag in &q.tags {
         sql.push_str(
