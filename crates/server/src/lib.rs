@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod keys;
+pub mod log_buffer;
 mod nonces;
 
 use std::net::SocketAddr;

@@ -171,20 +171,14 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
-/// Log lines are formatted on the request path and written by a logging thread, which
-/// drains what queued up into one buffered write: a write(2) per line cost ~4% of a describe.
-/// The guard flushes what is left when `main` returns.
-fn init_logs() -> tracing_appender::non_blocking::WorkerGuard {
+/// Log lines are formatted on the request path into a shared buffer, which a logging
+/// thread writes out in large pieces (`log_buffer`). The guard writes what is left when
+/// `main` returns.
+fn init_logs() -> cloudtwin_server::log_buffer::FlushOnDrop {
     let filter = tracing_subscriber::EnvFilter::try_from_env("CLOUDTWIN_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    // Not lossy: a full queue makes the request wait instead of dropping its line. The
-    // queue is allocated whole up front: the default 128,000 lines cost 4 MiB of idle RSS.
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .buffered_lines_limit(8192)
-        .thread_name("log-writer")
-        .finish(std::io::BufWriter::new(std::io::stderr()));
+    let (writer, guard) = cloudtwin_server::log_buffer::LogBuffer::new(std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(ansi)
