@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::api::Call;
 use crate::signature::{self, SignatureError, SignedRequest};
-use crate::{AliError, AliyunApi, Input, NonceCache};
+use crate::{AliError, AliyunApi, Body, Input, NonceCache};
 
 /// Requests older or newer than this are refused, as Alibaba does.
 pub const TIMESTAMP_WINDOW_MS: i64 = 15 * 60 * 1000;
@@ -108,10 +108,10 @@ impl Gateway {
             Ok(body) => (200, body),
             Err(e) => {
                 let host = req.header("host").unwrap_or("cloudtwin");
-                (e.status, e.body(&request_id, host))
+                (e.status, Body::Tree(e.body(&request_id, host)))
             }
         };
-        let code = body.get("Code").and_then(Value::as_str).unwrap_or("");
+        let code = body.code();
         self.hooks.report(Answer {
             product: routed.product,
             operation: routed.operation,
@@ -124,12 +124,9 @@ impl Gateway {
         let (content_type, bytes) = match xml_root(&req, status) {
             Some(root) => (
                 "text/xml;charset=utf-8",
-                crate::xml::to_xml(&root, &body).into_bytes(),
+                crate::xml::to_xml(&root, &body.into_value()).into_bytes(),
             ),
-            None => (
-                "application/json;charset=utf-8",
-                serde_json::to_vec(&body).expect("a JSON value always serializes"),
-            ),
+            None => ("application/json;charset=utf-8", body.to_json()),
         };
         let mut headers = vec![
             ("content-type".into(), content_type.into()),
@@ -155,7 +152,7 @@ impl Gateway {
         req: &RawRequest,
         request_id: &str,
         routed: &mut Routed,
-    ) -> Result<Value, AliError> {
+    ) -> Result<Body, AliError> {
         let mut input = decode_input(req);
         let (version, action) = route_keys(req, &input)?;
         routed.action = Some(action.clone());

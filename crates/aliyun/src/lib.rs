@@ -10,7 +10,7 @@ mod replay;
 pub mod signature;
 mod xml;
 
-pub use api::{AliyunApi, Call, Input, Operation};
+pub use api::{AliyunApi, Body, Call, Input, Operation};
 pub use error::AliError;
 pub use gateway::{Gateway, RawRequest, RawResponse};
 pub use replay::NonceCache;

@@ -11,7 +11,7 @@
 //! the provider reports as "no available endpoint" instead of calling a real cloud.
 
 use async_trait::async_trait;
-use cloudtwin_aliyun::{AliError, AliyunApi, Call, Operation};
+use cloudtwin_aliyun::{AliError, AliyunApi, Body, Call, Operation};
 use serde_json::{json, Value};
 
 use crate::params::{required, text};
@@ -128,11 +128,12 @@ impl AliyunApi for Location {
         OPERATIONS
     }
 
-    async fn call(&self, call: Call<'_>) -> Result<Value, AliError> {
+    async fn call(&self, call: Call<'_>) -> Result<Body, AliError> {
         match call.operation.action {
             "DescribeEndpoints" => self.describe_endpoints(&call),
             other => Err(AliError::not_implemented(other)),
         }
+        .map(Body::from)
     }
 }
 

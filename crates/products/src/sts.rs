@@ -5,7 +5,7 @@
 //! Terraform calls it when it needs the account id (`connectivity/client.go`).
 
 use async_trait::async_trait;
-use cloudtwin_aliyun::{AliError, AliyunApi, Call, Operation};
+use cloudtwin_aliyun::{AliError, AliyunApi, Body, Call, Operation};
 use serde_json::{json, Value};
 
 pub const VERSION: &str = "2015-04-01";
@@ -69,9 +69,11 @@ impl AliyunApi for Sts {
         OPERATIONS
     }
 
-    async fn call(&self, call: Call<'_>) -> Result<Value, AliError> {
+    async fn call(&self, call: Call<'_>) -> Result<Body, AliError> {
         match call.operation.action {
-            "GetCallerIdentity" => Ok(caller_identity(call.request_id, &call.caller.account_id)),
+            "GetCallerIdentity" => {
+                Ok(caller_identity(call.request_id, &call.caller.account_id).into())
+            }
             other => Err(AliError::not_implemented(other)),
         }
     }

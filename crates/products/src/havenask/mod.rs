@@ -28,7 +28,7 @@ pub(crate) fn billed_items(doc: &Document) -> Result<Vec<(String, i64)>, String>
 mod operations;
 
 use async_trait::async_trait;
-use cloudtwin_aliyun::{AliError, AliyunApi, Call, Operation};
+use cloudtwin_aliyun::{AliError, AliyunApi, Body, Call, Operation};
 use cloudtwin_core::{
     Caller, Document, FailedOutcome, Instance, JobOutcome, Product, Tag, TransitionKind,
 };
@@ -475,7 +475,7 @@ impl AliyunApi for Havenask {
         operations::OPERATIONS
     }
 
-    async fn call(&self, call: Call<'_>) -> Result<Value, AliError> {
+    async fn call(&self, call: Call<'_>) -> Result<Body, AliError> {
         let (result, total) = match call.operation.action {
             "CreateInstance" => (self.create(&call).await?, None),
             "GetInstance" => (self.get(&call).await?, None),
@@ -489,7 +489,7 @@ impl AliyunApi for Havenask {
             "DescribeRegions" => (self.describe_regions(&call), None),
             other => return Err(AliError::not_implemented(other)),
         };
-        Ok(envelope(call.request_id, result, total))
+        Ok(envelope(call.request_id, result, total).into())
     }
 }
 

@@ -35,7 +35,7 @@ mod create;
 mod operations;
 
 use async_trait::async_trait;
-use cloudtwin_aliyun::{AliError, AliyunApi, Call, Operation};
+use cloudtwin_aliyun::{AliError, AliyunApi, Body, Call, Operation};
 use cloudtwin_core::{Caller, FailedOutcome, Instance, JobOutcome, Product, TransitionKind};
 use cloudtwin_store::{InstanceQuery, Mutation, StoreError};
 use serde_json::{json, Value};
@@ -261,12 +261,13 @@ impl AliyunApi for Openanalytics {
         operations::OPERATIONS
     }
 
-    async fn call(&self, call: Call<'_>) -> Result<Value, AliError> {
+    async fn call(&self, call: Call<'_>) -> Result<Body, AliError> {
         match call.operation.action {
             "CreateInstance" => self.create(&call).await,
             "ReleaseInstance" => self.release(&call).await,
             "ValidateVirtualClusterName" => self.validate_name(&call).await,
             other => Err(AliError::not_implemented(other)),
         }
+        .map(Body::from)
     }
 }

@@ -9,12 +9,13 @@ mod model;
 mod operations;
 
 use async_trait::async_trait;
-use cloudtwin_aliyun::{AliError, AliyunApi, Call, Input, Operation};
+use cloudtwin_aliyun::{AliError, AliyunApi, Body, Call, Input, Operation};
 use cloudtwin_core::{
     Caller, Document, FailedOutcome, Instance, Job, JobOutcome, JobState, Product, Tag,
     TransitionKind,
 };
 use cloudtwin_store::{InstanceQuery, Mutation, StoreError};
+use serde::Serialize;
 use serde_json::{json, Value};
 
 pub use catalog::Catalog;
@@ -69,17 +70,26 @@ fn store_error(e: StoreError) -> AliError {
 }
 
 /// The success envelope every StarRocks operation answers with.
-fn envelope(request_id: &str, data: Value, total: Option<usize>) -> Value {
-    let mut body = json!({
-        "RequestId": request_id,
-        "Success": true,
-        "HttpStatusCode": 200,
-        "Data": data,
-    });
-    if let Some(total) = total {
-        body["Total"] = json!(total);
+/// Every success answer: `Data`, with `Total` for a listing.
+fn envelope<T: Serialize>(request_id: &str, data: T, total: Option<usize>) -> Body {
+    // The keys in byte order, as a JSON object tree prints them.
+    #[derive(Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Envelope<'a, T> {
+        data: T,
+        http_status_code: u16,
+        request_id: &'a str,
+        success: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        total: Option<usize>,
     }
-    body
+    Body::print(&Envelope {
+        data,
+        http_status_code: 200,
+        request_id,
+        success: true,
+        total,
+    })
 }
 
 fn int(input: &Input, name: &str) -> Result<Option<i64>, AliError> {
@@ -417,7 +427,7 @@ impl StarRocks {
             .map_err(AliError::internal)
     }
 
-    async fn describe_instances(&self, call: &Call<'_>) -> Result<(Value, usize), AliError> {
+    async fn describe_instances(&self, call: &Call<'_>) -> Result<Body, AliError> {
         let input = &call.input;
         let page = page(input)?;
         let tags: Vec<TagSpec> = json_list(input, "Tag")?.unwrap_or_default();
@@ -446,14 +456,25 @@ impl StarRocks {
             .await
             .map_err(store_error)?;
         let now = self.ctx.clock.now_ms();
-        let mut data = Vec::new();
-        for instance in &found.items {
-            let doc = Doc::from_instance(instance).map_err(AliError::internal)?;
-            let expire = doc.expire_ms(now, self.ctx.billing.scale);
-            data.push(instance_view(instance, &doc, now, expire));
-        }
-        let total = found.total;
-        Ok((Value::Array(data), total))
+        let docs = found
+            .items
+            .iter()
+            .map(|instance| Doc::from_instance(instance).map_err(AliError::internal))
+            .collect::<Result<Vec<_>, _>>()?;
+        let data: Vec<_> = found
+            .items
+            .iter()
+            .zip(&docs)
+            .map(|(instance, doc)| {
+                instance_view(
+                    instance,
+                    doc,
+                    now,
+                    doc.expire_ms(now, self.ctx.billing.scale),
+                )
+            })
+            .collect();
+        Ok(envelope(call.request_id, data, Some(found.total)))
     }
 
     async fn describe_node_groups(&self, call: &Call<'_>) -> Result<(Value, usize), AliError> {
@@ -1199,13 +1220,10 @@ impl AliyunApi for StarRocks {
         action == CREATE_ACTION
     }
 
-    async fn call(&self, call: Call<'_>) -> Result<Value, AliError> {
+    async fn call(&self, call: Call<'_>) -> Result<Body, AliError> {
         let (data, total) = match call.operation.action {
             CREATE_ACTION => (self.create(&call).await?, None),
-            "DescribeInstances" => {
-                let (data, total) = self.describe_instances(&call).await?;
-                (data, Some(total))
-            }
+            "DescribeInstances" => return self.describe_instances(&call).await,
             "DescribeNodeGroups" => {
                 let (data, total) = self.describe_node_groups(&call).await?;
                 (data, Some(total))
@@ -1233,5 +1251,25 @@ impl AliyunApi for StarRocks {
             other => return Err(AliError::not_implemented(other)),
         };
         Ok(envelope(call.request_id, data, total))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_printed_envelope_is_the_tree_a_client_always_got() {
+        for total in [None, Some(7)] {
+            let printed = envelope("req-1", json!([{"b": 1, "a": 2}]), total).to_json();
+            let mut tree = json!({
+                "RequestId": "req-1", "Success": true, "HttpStatusCode": 200,
+                "Data": [{"a": 2, "b": 1}],
+            });
+            if let Some(total) = total {
+                tree["Total"] = json!(total);
+            }
+            assert_eq!(String::from_utf8(printed).unwrap(), tree.to_string());
+        }
     }
 }

@@ -88,49 +88,108 @@ impl Doc {
     }
 }
 
-fn tags_view(instance: &Instance) -> Value {
-    Value::Array(
-        instance
-            .tags
-            .iter()
-            .map(|t| json!({"Key": t.key, "Value": t.value}))
-            .collect(),
-    )
+fn tags_view(instance: &Instance) -> Vec<TagView<'_>> {
+    instance
+        .tags
+        .iter()
+        .map(|t| TagView {
+            key: &t.key,
+            value: &t.value,
+        })
+        .collect()
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct TagView<'a> {
+    key: &'a str,
+    value: &'a str,
+}
+
+/// One element of DescribeInstances' `Data`, printed straight from the instance and its
+/// document. The fields are in the byte order of their names, the order in which a JSON
+/// object tree prints them (as every other answer is printed).
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct InstanceView<'a> {
+    architecture: &'static str,
+    begin_time: i64,
+    enable_multi_az: bool,
+    #[serde(rename = "EnableSSL")]
+    enable_ssl: bool,
+    encrypted: bool,
+    expire_time: Option<i64>,
+    instance_id: &'a str,
+    instance_name: &'a str,
+    instance_status: &'a str,
+    kms_key_id: Option<&'a str>,
+    minor_version: &'a str,
+    oss_accessing_role_name: Option<&'a str>,
+    package_type: &'a str,
+    pay_type: &'a str,
+    region_id: &'a str,
+    resource_group_id: &'a str,
+    run_mode: &'a str,
+    running_time: i64,
+    tags: Vec<TagView<'a>>,
+    #[serde(rename = "VSwitches")]
+    v_switches: Vec<VSwitchView<'a>>,
+    version: &'a str,
+    vpc_id: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct VSwitchView<'a> {
+    primary: bool,
+    vsw_id: &'a str,
+    zone_id: &'a str,
 }
 
 /// One element of DescribeInstances' `Data`.
-pub fn instance_view(instance: &Instance, doc: &Doc, now_ms: i64, expire_ms: Option<i64>) -> Value {
+pub fn instance_view<'a>(
+    instance: &'a Instance,
+    doc: &'a Doc,
+    now_ms: i64,
+    expire_ms: Option<i64>,
+) -> InstanceView<'a> {
     let running_ms = if instance.status == "creating" || instance.status == "unpaid" {
         0
     } else {
         (now_ms - instance.created_ms).max(0)
     };
-    json!({
-        "InstanceId": instance.id,
-        "InstanceName": instance.name,
-        "InstanceStatus": instance.status,
-        "RegionId": instance.region,
-        "Version": doc.version,
-        "MinorVersion": doc.minor_version,
-        "RunMode": doc.run_mode,
-        "PackageType": doc.package_type,
-        "PayType": doc.pay_type,
-        "VpcId": doc.vpc_id,
-        "VSwitches": doc.v_switches.iter().map(|v| json!({
-            "VswId": v.vsw_id, "ZoneId": v.zone_id, "Primary": v.primary,
-        })).collect::<Vec<_>>(),
-        "Tags": tags_view(instance),
-        "ResourceGroupId": instance.resource_group_id,
-        "BeginTime": instance.created_ms,
-        "ExpireTime": expire_ms,
-        "RunningTime": running_ms,
-        "Encrypted": doc.encrypted,
-        "KmsKeyId": doc.kms_key_id,
-        "EnableMultiAz": doc.enable_multi_az,
-        "EnableSSL": false,
-        "Architecture": "x86",
-        "OssAccessingRoleName": doc.oss_accessing_role_name,
-    })
+    InstanceView {
+        architecture: "x86",
+        begin_time: instance.created_ms,
+        enable_multi_az: doc.enable_multi_az,
+        enable_ssl: false,
+        encrypted: doc.encrypted,
+        expire_time: expire_ms,
+        instance_id: &instance.id,
+        instance_name: &instance.name,
+        instance_status: &instance.status,
+        kms_key_id: doc.kms_key_id.as_deref(),
+        minor_version: &doc.minor_version,
+        oss_accessing_role_name: doc.oss_accessing_role_name.as_deref(),
+        package_type: &doc.package_type,
+        pay_type: &doc.pay_type,
+        region_id: &instance.region,
+        resource_group_id: &instance.resource_group_id,
+        run_mode: &doc.run_mode,
+        running_time: running_ms,
+        tags: tags_view(instance),
+        v_switches: doc
+            .v_switches
+            .iter()
+            .map(|v| VSwitchView {
+                primary: v.primary,
+                vsw_id: &v.vsw_id,
+                zone_id: &v.zone_id,
+            })
+            .collect(),
+        version: &doc.version,
+        vpc_id: &doc.vpc_id,
+    }
 }
 
 /// One element of DescribeNodeGroups' `Data`.
@@ -170,4 +229,68 @@ pub fn node_group_view(
             .map(|n| json!({"NodeId": format!("{}-{n}", group.id)}))
             .collect::<Vec<_>>(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cloudtwin_core::{Product, Tag};
+
+    fn instance(doc: &Doc) -> Instance {
+        Instance {
+            id: "c-1".into(),
+            account_id: "acc".into(),
+            product: Product::StarRocks,
+            region: "cn-hangzhou".into(),
+            name: "sr \"one\"".into(),
+            status: "running".into(),
+            resource_group_id: "rg-1".into(),
+            tags: vec![Tag {
+                key: "team".into(),
+                value: "data".into(),
+            }],
+            doc: doc.document(),
+            created_ms: 1_000,
+            updated_ms: 1_000,
+            deleted: false,
+            version: 1,
+        }
+    }
+
+    fn doc() -> Doc {
+        serde_json::from_value(json!({
+            "version": "3", "minorVersion": "3.3.9", "runMode": "shared_data",
+            "packageType": "official", "payType": "postPaid", "pricingCycle": null,
+            "duration": null, "autoRenew": false, "vpcId": "vpc-1", "zoneId": "cn-hangzhou-i",
+            "vSwitches": [{"vswId": "vsw-1", "zoneId": "cn-hangzhou-i", "primary": true}],
+            "encrypted": false, "kmsKeyId": null, "ossAccessingRoleName": "Role",
+            "enableMultiAz": false, "adminPassword": "sealed", "nodeGroups": []
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_printed_instance_view_is_the_tree_a_client_always_got() {
+        let doc = doc();
+        let instance = instance(&doc);
+        let view = instance_view(&instance, &doc, 5_000, None);
+        let printed = serde_json::to_string(&view).unwrap();
+        // A tree prints its keys in byte order: the struct must print them the same way.
+        let tree = serde_json::to_value(&view).unwrap();
+        assert_eq!(printed, tree.to_string());
+        assert_eq!(
+            tree,
+            json!({
+                "Architecture": "x86", "BeginTime": 1_000, "EnableMultiAz": false,
+                "EnableSSL": false, "Encrypted": false, "ExpireTime": null,
+                "InstanceId": "c-1", "InstanceName": "sr \"one\"", "InstanceStatus": "running",
+                "KmsKeyId": null, "MinorVersion": "3.3.9", "OssAccessingRoleName": "Role",
+                "PackageType": "official", "PayType": "postPaid", "RegionId": "cn-hangzhou",
+                "ResourceGroupId": "rg-1", "RunMode": "shared_data", "RunningTime": 4_000,
+                "Tags": [{"Key": "team", "Value": "data"}],
+                "VSwitches": [{"Primary": true, "VswId": "vsw-1", "ZoneId": "cn-hangzhou-i"}],
+                "Version": "3", "VpcId": "vpc-1"
+            })
+        );
+    }
 }
