@@ -158,10 +158,10 @@ impl Body {
     }
 
     /// The body's JSON text.
-    pub fn to_json(&self) -> Vec<u8> {
+    pub fn into_json(self) -> Vec<u8> {
         match self {
-            Body::Tree(tree) => serde_json::to_vec(tree).expect("a JSON value always serializes"),
-            Body::Printed(json) => json.get().as_bytes().to_vec(),
+            Body::Tree(tree) => serde_json::to_vec(&tree).expect("a JSON value always serializes"),
+            Body::Printed(json) => Box::<str>::from(json).into_boxed_bytes().into_vec(),
         }
     }
 

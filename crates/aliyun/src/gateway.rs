@@ -126,7 +126,7 @@ impl Gateway {
                 "text/xml;charset=utf-8",
                 crate::xml::to_xml(&root, &body.into_value()).into_bytes(),
             ),
-            None => ("application/json;charset=utf-8", body.to_json()),
+            None => ("application/json;charset=utf-8", body.into_json()),
         };
         let mut headers = vec![
             ("content-type".into(), content_type.into()),

@@ -8,7 +8,6 @@
 
 use std::io::Write;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use tracing_subscriber::fmt::MakeWriter;
@@ -18,12 +17,15 @@ pub const FLUSH_DELAY: Duration = Duration::from_millis(20);
 /// Past this many bytes waiting, writers wait for the flusher (a stalled output slows
 /// requests down instead of growing the buffer without bound, and no line is dropped).
 const MAX_WAITING: usize = 8 << 20;
+/// How long the end of `main` waits for the last lines to be written: an output nobody
+/// reads (a full pipe) must not keep the process from exiting.
+const LAST_WRITE_WAIT: Duration = Duration::from_secs(1);
 
 struct Shared {
     state: Mutex<State>,
     /// Lines arrived in an empty buffer, or the buffer is closing.
     arrived: Condvar,
-    /// The flusher took the buffer.
+    /// The flusher took the buffer, or has ended.
     drained: Condvar,
 }
 
@@ -31,6 +33,8 @@ struct Shared {
 struct State {
     waiting: Vec<u8>,
     closing: bool,
+    /// The flusher wrote the last lines and returned.
+    ended: bool,
 }
 
 impl Shared {
@@ -51,7 +55,6 @@ pub struct LogBuffer {
 /// Writes what is left and stops the flusher when dropped (at the end of `main`).
 pub struct FlushOnDrop {
     shared: Arc<Shared>,
-    flusher: Option<JoinHandle<()>>,
 }
 
 impl LogBuffer {
@@ -62,21 +65,22 @@ impl LogBuffer {
             arrived: Condvar::new(),
             drained: Condvar::new(),
         });
-        let flusher = {
+        {
             let shared = shared.clone();
             std::thread::Builder::new()
                 .name("log-writer".into())
-                .spawn(move || flush_loop(&shared, out))
-                .expect("the log writer thread starts")
-        };
+                .spawn(move || {
+                    flush_loop(&shared, out);
+                    shared.lock().ended = true;
+                    shared.drained.notify_all();
+                })
+                .expect("the log writer thread starts");
+        }
         (
             LogBuffer {
                 shared: shared.clone(),
             },
-            FlushOnDrop {
-                shared,
-                flusher: Some(flusher),
-            },
+            FlushOnDrop { shared },
         )
     }
 }
@@ -142,11 +146,20 @@ impl<'a> MakeWriter<'a> for LogBuffer {
 
 impl Drop for FlushOnDrop {
     fn drop(&mut self) {
-        self.shared.lock().closing = true;
+        let mut state = self.shared.lock();
+        state.closing = true;
         self.shared.arrived.notify_one();
         self.shared.drained.notify_all();
-        if let Some(flusher) = self.flusher.take() {
-            let _ = flusher.join();
+        let deadline = std::time::Instant::now() + LAST_WRITE_WAIT;
+        while !state.ended {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return; // the output is stuck: exit without the last lines
+            }
+            state = match self.shared.drained.wait_timeout(state, left) {
+                Ok((state, _)) => state,
+                Err(e) => e.into_inner().0,
+            };
         }
     }
 }
@@ -226,6 +239,32 @@ mod tests {
                 .collect();
             assert_eq!(own, expected);
         }
+    }
+
+    #[test]
+    fn an_output_nobody_reads_does_not_keep_the_process_from_ending() {
+        /// An output whose writes never return, as a pipe nobody reads.
+        struct Stuck;
+        impl Write for Stuck {
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                loop {
+                    std::thread::park();
+                }
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let (logs, guard) = LogBuffer::new(Stuck);
+        logs.make_writer().write_all(b"lost\n").unwrap();
+        std::thread::sleep(FLUSH_DELAY * 2);
+        let start = Instant::now();
+        drop(guard);
+        let waited = start.elapsed();
+        assert!(
+            waited >= LAST_WRITE_WAIT && waited < LAST_WRITE_WAIT * 3,
+            "waited {waited:?}"
+        );
     }
 
     #[test]

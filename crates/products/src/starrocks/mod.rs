@@ -1261,7 +1261,7 @@ mod tests {
     #[test]
     fn the_printed_envelope_is_the_tree_a_client_always_got() {
         for total in [None, Some(7)] {
-            let printed = envelope("req-1", json!([{"b": 1, "a": 2}]), total).to_json();
+            let printed = envelope("req-1", json!([{"b": 1, "a": 2}]), total).into_json();
             let mut tree = json!({
                 "RequestId": "req-1", "Success": true, "HttpStatusCode": 200,
                 "Data": [{"a": 2, "b": 1}],
