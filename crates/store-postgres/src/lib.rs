@@ -1675,13 +1675,8 @@ mod tests {
                 .copied()
                 .chain([Product::StarRocks])
             {
-                let query = InstanceQuery {
-                    account_id: "acc".into(),
-                    product: Some(product),
-                    name_equals: Some("n".into()),
-                    ..InstanceQuery::default()
-                };
-                let (filter, args) = instance_filter(&query);
+                let (filter, args) =
+                    instance_filter(&cloudtwin_store::conformance::name_lookup(product));
                 // A statement prepared by name, so its generic plan is the one explained.
                 let name = format!("by_name_{}", product.as_str());
                 let values: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();

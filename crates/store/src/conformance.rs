@@ -57,6 +57,17 @@ pub fn instance(id: &str, account_id: &str, name: &str, created_ms: i64) -> Inst
     }
 }
 
+/// A lookup by exact name, as the products of [`Product::LOOKED_UP_BY_NAME`] make: the
+/// backends' tests check that their planners take the partial name index for it.
+pub fn name_lookup(product: Product) -> InstanceQuery {
+    InstanceQuery {
+        account_id: "acc".into(),
+        product: Some(product),
+        name_equals: Some("n".into()),
+        ..InstanceQuery::default()
+    }
+}
+
 pub fn job(id: &str, instance_id: &str, due_ms: i64) -> Job {
     Job {
         id: id.into(),

@@ -1961,13 +1961,7 @@ mod tests {
         drop(SqliteStore::open(&path).unwrap());
         let conn = Connection::open(&path).unwrap();
         let plan = |product: Product| {
-            let query = InstanceQuery {
-                account_id: "acc".into(),
-                product: Some(product),
-                name_equals: Some("n".into()),
-                ..InstanceQuery::default()
-            };
-            let (filter, args) = instance_filter(&query);
+            let (filter, args) = instance_filter(&crate::conformance::name_lookup(product));
             conn.prepare(&format!(
                 "EXPLAIN QUERY PLAN SELECT id FROM instances WHERE {filter}
                  ORDER BY created_ms DESC, id DESC"
