@@ -69,8 +69,8 @@ fn store_error(e: StoreError) -> AliError {
     crate::ali_store_error(e)
 }
 
-/// The success envelope every StarRocks operation answers with.
-/// Every success answer: `Data`, with `Total` for a listing.
+/// The success envelope every StarRocks operation answers with: `Data`, and `Total` for a
+/// listing.
 fn envelope<T: Serialize>(request_id: &str, data: T, total: Option<usize>) -> Body {
     // The keys in byte order, as a JSON object tree prints them.
     #[derive(Serialize)]
