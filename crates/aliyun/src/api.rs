@@ -4,10 +4,10 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use cloudtwin_core::Caller;
-use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::AliError;
+pub use cloudtwin_core::Body;
 
 /// One operation of a product's SDK: the action name and where the SDK sends it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,57 +121,6 @@ pub trait AliyunApi: Send + Sync + 'static {
     /// Answers with the whole success body (the product's envelope, request id included).
     /// Operations not built yet answer [`AliError::not_implemented`].
     async fn call(&self, call: Call<'_>) -> Result<Body, AliError>;
-}
-
-/// A success body: a JSON tree, or JSON a product printed straight from its own types.
-/// Building a tree only to print and drop it cost ~10 % of a describe (bench/README.md,
-/// finding 52).
-#[derive(Debug)]
-pub enum Body {
-    Tree(Value),
-    Printed(Box<RawValue>),
-}
-
-impl From<Value> for Body {
-    fn from(tree: Value) -> Self {
-        Body::Tree(tree)
-    }
-}
-
-impl Body {
-    /// `body` printed as JSON.
-    ///
-    /// Panics if `body` does not serialize, which plain data (structs, maps with string
-    /// keys, `Value`) always does.
-    pub fn print<T: serde::Serialize + ?Sized>(body: &T) -> Body {
-        Body::Printed(serde_json::value::to_raw_value(body).expect("a body is plain data"))
-    }
-
-    /// The body as a tree: for an XML answer, or a test.
-    pub fn into_value(self) -> Value {
-        match self {
-            Body::Tree(tree) => tree,
-            Body::Printed(json) => {
-                serde_json::from_str(json.get()).expect("printed JSON parses back")
-            }
-        }
-    }
-
-    /// The body's JSON text.
-    pub fn into_json(self) -> Vec<u8> {
-        match self {
-            Body::Tree(tree) => serde_json::to_vec(&tree).expect("a JSON value always serializes"),
-            Body::Printed(json) => Box::<str>::from(json).into_boxed_bytes().into_vec(),
-        }
-    }
-
-    /// The top-level `Code` of the body, if it is a tree that has one (error bodies are).
-    pub fn code(&self) -> &str {
-        match self {
-            Body::Tree(tree) => tree.get("Code").and_then(Value::as_str).unwrap_or(""),
-            Body::Printed(_) => "",
-        }
-    }
 }
 
 #[cfg(test)]

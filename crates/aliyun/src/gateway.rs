@@ -111,7 +111,7 @@ impl Gateway {
                 (e.status, Body::Tree(e.body(&request_id, host)))
             }
         };
-        let code = body.code();
+        let code = body.tree_str("Code");
         self.hooks.report(Answer {
             product: routed.product,
             operation: routed.operation,

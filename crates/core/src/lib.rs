@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod billing;
+pub mod body;
 pub mod clock;
 pub mod control;
 pub mod document;
@@ -14,6 +15,7 @@ pub mod lifecycle;
 pub mod secret;
 
 pub use account::{AccessKey, Account, Caller, KeyResolver, LookupError, NonceLedger, ResolvedKey};
+pub use body::Body;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use control::{JobPlan, KnownOperations, Mode, Rule, StateControl};
 pub use document::Document;

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
+use cloudtwin_core::Body;
 use cloudtwin_core::Caller;
 use serde_json::Value;
 
@@ -133,29 +134,29 @@ impl Call<'_> {
 }
 
 /// A success answer. Huawei SDKs accept any status outside 400–599.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 pub struct Reply {
     pub status: u16,
     /// Extra response headers (e.g. `X-Subject-Token`).
     pub headers: Vec<(String, String)>,
     /// `None` answers an empty body.
-    pub body: Option<Value>,
+    pub body: Option<Body>,
 }
 
 impl Reply {
-    pub fn ok(body: Value) -> Self {
+    pub fn ok(body: impl Into<Body>) -> Self {
         Self::with_status(200, body)
     }
 
-    pub fn created(body: Value) -> Self {
+    pub fn created(body: impl Into<Body>) -> Self {
         Self::with_status(201, body)
     }
 
-    pub fn with_status(status: u16, body: Value) -> Self {
+    pub fn with_status(status: u16, body: impl Into<Body>) -> Self {
         Self {
             status,
             headers: Vec::new(),
-            body: Some(body),
+            body: Some(body.into()),
         }
     }
 

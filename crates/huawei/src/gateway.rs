@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use cloudtwin_core::{Answer, CallHooks, Caller, Clock, IdSource, KeyResolver, NoHooks};
+use cloudtwin_core::{Answer, Body, CallHooks, Caller, Clock, IdSource, KeyResolver, NoHooks};
 use percent_encoding::percent_decode_str;
 use serde_json::Value;
 
@@ -133,13 +133,9 @@ impl Gateway {
         let mut routed = Routed::default();
         let (status, mut headers, body) = match self.serve(&req, &request_id, &mut routed).await {
             Ok(reply) => (reply.status, reply.headers, reply.body),
-            Err(e) => (e.status, Vec::new(), Some(e.body(&request_id))),
+            Err(e) => (e.status, Vec::new(), Some(Body::Tree(e.body(&request_id)))),
         };
-        let code = body
-            .as_ref()
-            .and_then(|b| b.get("error_code"))
-            .and_then(Value::as_str)
-            .unwrap_or("");
+        let code = body.as_ref().map_or("", |b| b.tree_str("error_code"));
         self.hooks.report(Answer {
             product: routed.product,
             operation: routed.operation,
@@ -160,7 +156,7 @@ impl Gateway {
                     "content-type".into(),
                     "application/json;charset=utf-8".into(),
                 ));
-                serde_json::to_vec(&b).expect("a JSON value always serializes")
+                b.into_json()
             }
             None => Vec::new(),
         };

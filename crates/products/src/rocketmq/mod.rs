@@ -23,9 +23,12 @@ mod routes;
 
 use async_trait::async_trait;
 use cloudtwin_core::billing::{OrderKind, Subscription};
-use cloudtwin_core::{Document, FailedOutcome, Instance, JobOutcome, Product, TransitionKind};
+use cloudtwin_core::{
+    Body, Document, FailedOutcome, Instance, JobOutcome, Product, TransitionKind,
+};
 use cloudtwin_huawei::{Call, HuaweiApi, HwError, Reply, Route};
 use cloudtwin_store::{InstanceQuery, Mutation, StoreError};
+use serde::Serialize;
 use serde_json::{json, Value};
 
 pub use catalog::Catalog;
@@ -38,7 +41,7 @@ pub(crate) fn billed_items(doc: &Document) -> Result<Vec<(String, i64)>, String>
 }
 use create::{body_of, CreateBody, NewSize, ResizeBody, UpdateBody};
 use errors::bad_body;
-use model::{instance_view, task_view, Doc};
+use model::{instance_view, task_view, Doc, Members};
 
 use crate::{Context, Transition, WRITE_RETRIES};
 
@@ -282,12 +285,12 @@ impl RocketMq {
 
     async fn show(&self, call: &Call<'_>) -> Result<Reply, HwError> {
         let (instance, doc) = self.load(call, Self::instance_id(call)?).await?;
-        Ok(Reply::ok(instance_view(
+        Ok(Reply::ok(Body::print(&instance_view(
             &instance,
             &doc,
             &self.catalog,
             false,
-        )))
+        ))))
     }
 
     async fn list(&self, call: &Call<'_>) -> Result<Reply, HwError> {
@@ -328,13 +331,21 @@ impl RocketMq {
             }
         }
         let total = matching.len();
-        let page: Vec<Value> = matching
+        #[derive(Serialize)]
+        struct Listed {
+            instance_num: usize,
+            instances: Vec<Members>,
+        }
+        let instances = matching
             .iter()
             .skip(offset)
             .take(limit)
             .map(|(i, d)| instance_view(i, d, &self.catalog, true))
             .collect();
-        Ok(Reply::ok(json!({"instances": page, "instance_num": total})))
+        Ok(Reply::ok(Body::print(&Listed {
+            instance_num: total,
+            instances,
+        })))
     }
 
     async fn update(&self, call: &Call<'_>) -> Result<Reply, HwError> {

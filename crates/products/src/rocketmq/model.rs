@@ -122,8 +122,29 @@ fn address(instance_id: &str, n: u8) -> String {
     format!("192.168.{}.{}", (sum % 200) + 1, 10 + n)
 }
 
+/// An object's members, printed in the byte order of their names, the order in which a
+/// tree prints them, without building the tree (its map and a `String` per key).
+pub struct Members(Vec<(&'static str, Value)>);
+
+impl Members {
+    fn new(mut members: Vec<(&'static str, Value)>) -> Members {
+        members.sort_unstable_by_key(|(name, _)| *name);
+        debug_assert!(
+            members.windows(2).all(|w| w[0].0 != w[1].0),
+            "a member named twice"
+        );
+        Members(members)
+    }
+}
+
+impl Serialize for Members {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(name, value)| (name, value)))
+    }
+}
+
 /// ShowInstance's body (and, with `disk_encrypted_key`, a ListInstances element).
-pub fn instance_view(i: &Instance, d: &Doc, catalog: &Catalog, list: bool) -> Value {
+pub fn instance_view(i: &Instance, d: &Doc, catalog: &Catalog, list: bool) -> Members {
     let zones = catalog.zones(&i.region);
     let zone_names: Vec<&str> = d
         .available_zones
@@ -163,7 +184,7 @@ pub fn instance_view(i: &Instance, d: &Doc, catalog: &Catalog, list: bool) -> Va
         }
     };
     let subnet_cidr = format!("{}.0/24", address(&i.id, 0).rsplit_once('.').unwrap().0);
-    let pairs: Vec<(&str, Value)> = vec![
+    let mut members: Vec<(&'static str, Value)> = vec![
         ("name", json!(i.name)),
         ("engine", json!(catalog.display_engine)),
         ("status", json!(i.status)),
@@ -275,16 +296,14 @@ pub fn instance_view(i: &Instance, d: &Doc, catalog: &Catalog, list: bool) -> Va
         ("enable_elastic_tps", json!(false)),
         ("auto_volume_expand_enable", json!(false)),
     ];
-    let mut v = Value::Object(pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect());
     if let Some(order_id) = &d.order_id {
-        v["order_id"] = json!(order_id);
+        members.push(("order_id", json!(order_id)));
     }
     if list {
-        v["disk_encrypted_key"] = json!(d.disk_encrypted_key);
-        v.as_object_mut()
-            .map(|o| o.remove("auto_volume_expand_enable"));
+        members.push(("disk_encrypted_key", json!(d.disk_encrypted_key)));
+        members.retain(|(name, _)| *name != "auto_volume_expand_enable");
     }
-    v
+    Members::new(members)
 }
 
 /// ISO-8601 UTC with milliseconds, as the task list shows times.
@@ -358,6 +377,19 @@ pub fn task_view(job: &Job, user: &str, params: &Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn members_print_as_the_tree_of_the_same_members() {
+        let members = Members::new(vec![
+            ("status", json!("RUNNING")),
+            ("broker_num", json!(1)),
+            ("broker_address", json!("a")),
+            ("brokeraddress", json!(null)),
+            ("Upper", json!([1, {"y": 2, "x": 1}])),
+        ]);
+        let tree = serde_json::to_value(&members).unwrap();
+        assert_eq!(serde_json::to_string(&members).unwrap(), tree.to_string());
+    }
 
     #[test]
     fn compact_times() {
