@@ -3,8 +3,7 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use cloudtwin_core::Body;
-use cloudtwin_core::Caller;
+use cloudtwin_core::{Body, Caller};
 use serde_json::Value;
 
 use crate::HwError;
