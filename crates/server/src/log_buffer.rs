@@ -111,7 +111,7 @@ fn flush_loop<W: Write>(shared: &Shared, mut out: W) {
     }
 }
 
-impl Write for LogBuffer {
+impl Write for &LogBuffer {
     fn write(&mut self, line: &[u8]) -> std::io::Result<usize> {
         let mut state = self.shared.lock();
         while state.waiting.len() >= MAX_WAITING && !state.closing {
@@ -137,10 +137,10 @@ impl Write for LogBuffer {
 }
 
 impl<'a> MakeWriter<'a> for LogBuffer {
-    type Writer = LogBuffer;
+    type Writer = &'a LogBuffer;
 
-    fn make_writer(&'a self) -> LogBuffer {
-        self.clone()
+    fn make_writer(&'a self) -> &'a LogBuffer {
+        self
     }
 }
 

@@ -1659,10 +1659,7 @@ mod tests {
                     .await
                     .expect("connect to the test database"),
             );
-            let (client, connection) = config.connect(NoTls).await.unwrap();
-            tokio::spawn(async move {
-                let _ = connection.await;
-            });
+            let client = crate::testing::client(&config).await;
             // The table is empty: without this the planner scans it whatever the query. A
             // generic plan, as a cached statement may get, knows no parameter's value.
             client

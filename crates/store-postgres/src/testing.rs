@@ -64,6 +64,19 @@ pub async fn admin(suite: &str) -> Option<(tokio_postgres::Client, PostgresConfi
     None
 }
 
+/// A plain client of the database `config` names, for a test that reads or changes it
+/// beside the store.
+pub async fn client(config: &PostgresConfig) -> tokio_postgres::Client {
+    let (client, connection) = config
+        .connect(NoTls)
+        .await
+        .expect("connect to the test database");
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    client
+}
+
 /// Runs `test` against a fresh database, then drops the database, even if `test` panicked.
 pub async fn with_db<F, Fut>(suite: &str, test: F)
 where

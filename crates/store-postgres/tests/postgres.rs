@@ -10,10 +10,9 @@ use std::time::{Duration, Instant};
 use cloudtwin_core::{AccessKey, Product};
 use cloudtwin_store::conformance::{self, account, instance, job};
 use cloudtwin_store::{IdempotencyRecord, Mutation, Store, StoreError};
-use cloudtwin_store_postgres::testing::{tcp_upstream, with_db};
+use cloudtwin_store_postgres::testing::{client, tcp_upstream, with_db};
 use cloudtwin_store_postgres::{PostgresConfig, PostgresOptions, PostgresStore};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio_postgres::NoTls;
 
 const SUITE: &str = "PostgreSQL store tests";
 
@@ -52,10 +51,7 @@ async fn postgres_passes_operations_conformance() {
 async fn every_table_is_covered_by_snapshots_and_reset() {
     with_db(SUITE, |config| async move {
         drop(open(&config, PostgresOptions::default()).await);
-        let (client, connection) = config.connect(NoTls).await.unwrap();
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
+        let client = client(&config).await;
         let rows = client
             .query(
                 "SELECT table_name::text FROM information_schema.tables
@@ -180,10 +176,7 @@ async fn an_unreachable_url_is_unavailable_quickly() {
 async fn refuses_a_newer_schema() {
     with_db(SUITE, |config| async move {
         drop(open(&config, PostgresOptions::default()).await);
-        let (client, connection) = config.connect(NoTls).await.unwrap();
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
+        let client = client(&config).await;
         client
             .batch_execute("INSERT INTO schema_version (version) VALUES (99)")
             .await
@@ -212,10 +205,7 @@ async fn reopening_keeps_state_and_killed_connections_are_replaced() {
         let other = open(&config, PostgresOptions::default()).await;
         assert_eq!(other.account("a1").await.unwrap().unwrap().name, "one");
 
-        let (client, connection) = config.connect(NoTls).await.unwrap();
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
+        let client = client(&config).await;
         client
             .batch_execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
