@@ -888,6 +888,10 @@ fn instance_filter(q: &InstanceQuery) -> (String, Vec<String>) {
     add("status", q.status.clone());
     add("name", q.name_equals.clone());
     add("resource_group_id", q.resource_group_id.clone());
+    for status in &q.status_not_in {
+        args.push(status.clone());
+        sql.push_str(&format!(" AND status <> ${}", args.len()));
+    }
     if let Some(part) = &q.name_contains {
         args.push(part.clone());
         sql.push_str(&format!(" AND strpos(name, ${}) > 0", args.len()));

@@ -223,6 +223,14 @@ async fn instances_insert_update_list(store: &dyn Store) {
         ..base.clone()
     };
     assert_eq!(ids(all(by_status).await), ["c-b"]);
+    let hiding_a_status = InstanceQuery {
+        status_not_in: vec!["creating".into(), "gone".into()],
+        ..base.clone()
+    };
+    assert_eq!(ids(all(hiding_a_status.clone()).await), ["c-a"]);
+    // A full page of one: the total is counted with the same filter.
+    let page = store.instances_page(&hiding_a_status, 0, 1).await.unwrap();
+    assert_eq!((ids(page.items), page.total), (vec!["c-a".to_owned()], 1));
     let by_id = InstanceQuery {
         id: Some("c-b".into()),
         ..base.clone()

@@ -120,6 +120,8 @@ pub struct InstanceQuery {
     pub product: Option<Product>,
     pub region: Option<String>,
     pub status: Option<String>,
+    /// Statuses left out (a product's hidden ones, such as RocketMQ's unpaid instances).
+    pub status_not_in: Vec<String>,
     pub id: Option<String>,
     pub name_contains: Option<String>,
     pub name_equals: Option<String>,

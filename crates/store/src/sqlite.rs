@@ -919,6 +919,9 @@ fn instance_filter(q: &InstanceQuery) -> (String, Vec<SqlValue>) {
     add("instr(name, ?) > 0", q.name_contains.clone());
     add("name = ?", q.name_equals.clone());
     add("resource_group_id = ?", q.resource_group_id.clone());
+    for status in &q.status_not_in {
+        add("status <> ?", Some(status.clone()));
+    }
     if crate::uses_name_index(q) {
         sql.push_str(" AND ");
         sql.push_str(&crate::looked_up_by_name());

@@ -311,39 +311,48 @@ impl RocketMq {
         let name = q(call, "name");
         let id = q(call, "instance_id");
         let project = q(call, "enterprise_project_id");
-        let mut matching = Vec::new();
-        for i in self.instances_in(call).await? {
-            let keep = i.status != UNPAID
-                && status.is_none_or(|s| i.status == s)
-                && (include_failure || i.status != CREATEFAILED)
-                && id.is_none_or(|x| i.id == x)
-                && project.is_none_or(|p| i.resource_group_id == p)
-                && name.is_none_or(|n| {
-                    if exact {
-                        i.name == n
-                    } else {
-                        i.name.contains(n)
-                    }
-                });
-            if keep {
-                let doc = Doc::from_instance(&i).map_err(HwError::internal)?;
-                matching.push((i, doc));
-            }
+        // Filtered and paged by the store: a page costs the same with many instances.
+        let mut hidden = vec![UNPAID.to_owned()];
+        if !include_failure {
+            hidden.push(CREATEFAILED.to_owned());
         }
-        let total = matching.len();
+        let (name_equals, name_contains) = match name {
+            Some(n) if exact => (Some(n.to_owned()), None),
+            n => (None, n.map(str::to_owned)),
+        };
+        let query = InstanceQuery {
+            account_id: call.caller()?.account_id.clone(),
+            product: Some(Product::RocketMq),
+            region: Some(call.project()?.region.clone()),
+            status: status.map(str::to_owned),
+            status_not_in: hidden,
+            id: id.map(str::to_owned),
+            name_equals,
+            name_contains,
+            resource_group_id: project.map(str::to_owned),
+            ..InstanceQuery::default()
+        };
+        let page = self
+            .ctx
+            .store
+            .instances_page(&query, offset, limit)
+            .await
+            .map_err(errors::store)?;
         #[derive(Serialize)]
         struct Listed {
             instance_num: usize,
             instances: Vec<Members>,
         }
-        let instances = matching
+        let instances = page
+            .items
             .iter()
-            .skip(offset)
-            .take(limit)
-            .map(|(i, d)| instance_view(i, d, &self.catalog, true))
-            .collect();
+            .map(|i| {
+                let doc = Doc::from_instance(i).map_err(HwError::internal)?;
+                Ok(instance_view(i, &doc, &self.catalog, true))
+            })
+            .collect::<Result<_, HwError>>()?;
         Ok(Reply::ok(Body::print(&Listed {
-            instance_num: total,
+            instance_num: page.total,
             instances,
         })))
     }
