@@ -162,16 +162,20 @@ impl RocketMq {
         Ok((instance, doc))
     }
 
-    async fn instances_in(&self, call: &Call<'_>) -> Result<Vec<Instance>, HwError> {
-        let query = InstanceQuery {
+    /// The caller's RocketMQ instances in the project's region, before any other filter.
+    fn query_in(call: &Call<'_>) -> Result<InstanceQuery, HwError> {
+        Ok(InstanceQuery {
             account_id: call.caller()?.account_id.clone(),
             product: Some(Product::RocketMq),
             region: Some(call.project()?.region.clone()),
             ..InstanceQuery::default()
-        };
+        })
+    }
+
+    async fn instances_in(&self, call: &Call<'_>) -> Result<Vec<Instance>, HwError> {
         self.ctx
             .store
-            .instances(&query)
+            .instances(&Self::query_in(call)?)
             .await
             .map_err(errors::store)
     }
@@ -321,16 +325,13 @@ impl RocketMq {
             n => (None, n.map(str::to_owned)),
         };
         let query = InstanceQuery {
-            account_id: call.caller()?.account_id.clone(),
-            product: Some(Product::RocketMq),
-            region: Some(call.project()?.region.clone()),
             status: status.map(str::to_owned),
             status_not_in: hidden,
             id: id.map(str::to_owned),
             name_equals,
             name_contains,
             resource_group_id: project.map(str::to_owned),
-            ..InstanceQuery::default()
+            ..Self::query_in(call)?
         };
         let page = self
             .ctx
