@@ -142,6 +142,13 @@ def test_rocketmq_create_under_fail_shows_createfailed(server):
     # The API's include_failure selects failed creates.
     listed = client.list_instances(rm.ListInstancesRequest(engine="reliability", include_failure="true"))
     assert [(i.instance_id, i.status) for i in listed.instances] == [(iid, "CREATEFAILED")]
+    # all_failure deletes the failed creates, and only them.
+    assert control(server, "clear") == {"cleared": 1}
+    healthy = create_seed(client, name="healthy-one")
+    deleted = client.batch_delete_instances(rm.BatchDeleteInstancesRequest(
+        body=rm.BatchDeleteInstanceReq(action="delete", all_failure="reliability")))
+    assert [(r.instance, r.result) for r in deleted.results] == [(iid, "success")]
+    assert show(client, healthy).status in ("CREATING", "RUNNING")
 
 
 def test_htap_create_under_fail_shows_createfail_and_its_job_failed(server):

@@ -162,7 +162,8 @@ impl RocketMq {
         Ok((instance, doc))
     }
 
-    /// The caller's RocketMQ instances in the project's region, before any other filter.
+    /// The query for the caller's RocketMQ instances in the project's region; callers add
+    /// their filters.
     fn query_in(call: &Call<'_>) -> Result<InstanceQuery, HwError> {
         Ok(InstanceQuery {
             account_id: call.caller()?.account_id.clone(),
@@ -170,14 +171,6 @@ impl RocketMq {
             region: Some(call.project()?.region.clone()),
             ..InstanceQuery::default()
         })
-    }
-
-    async fn instances_in(&self, call: &Call<'_>) -> Result<Vec<Instance>, HwError> {
-        self.ctx
-            .store
-            .instances(&Self::query_in(call)?)
-            .await
-            .map_err(errors::store)
     }
 
     async fn check_name_free(
@@ -485,10 +478,16 @@ impl RocketMq {
                         "all_failure {engine:?} is invalid: use reliability."
                     )));
                 }
-                self.instances_in(call)
-                    .await?
+                let failed = InstanceQuery {
+                    status: Some(CREATEFAILED.to_owned()),
+                    ..Self::query_in(call)?
+                };
+                self.ctx
+                    .store
+                    .instances(&failed)
+                    .await
+                    .map_err(errors::store)?
                     .into_iter()
-                    .filter(|i| i.status == CREATEFAILED)
                     .map(|i| i.id)
                     .collect()
             }
