@@ -141,15 +141,18 @@ pub fn verify(
     claim: &Claim,
     access_key_secret: &str,
 ) -> Result<(), SignatureError> {
-    if claim.scheme == Scheme::Acs3HmacSha256 {
+    let string_to_sign = if claim.scheme == Scheme::Acs3HmacSha256 {
         // Checked first: a body changed in transit is a clearer error than a bad signature.
         let sent = single_header(req.headers, CONTENT_SHA256)?
             .ok_or_else(|| malformed(format!("missing {CONTENT_SHA256} header")))?;
-        if !sent.eq_ignore_ascii_case(&hex::encode(Sha256::digest(req.body))) {
+        let body_hash = hex::encode(Sha256::digest(req.body));
+        if !sent.eq_ignore_ascii_case(&body_hash) {
             return Err(SignatureError::ContentHashMismatch);
         }
-    }
-    let string_to_sign = string_to_sign(req, claim)?;
+        acs3_string_to_sign(&acs3_canonical(req, claim, &body_hash)?)
+    } else {
+        string_to_sign(req, claim)?
+    };
     let computed = match claim.scheme {
         Scheme::Acs3HmacSha256 => hmac_sha256(access_key_secret.as_bytes(), &string_to_sign),
         Scheme::RoaHmacSha1 => hmac_sha1(access_key_secret.as_bytes(), &string_to_sign),
@@ -168,13 +171,7 @@ pub fn verify(
 /// The server-side string-to-sign for `claim`'s scheme (not secret; useful for diagnostics).
 pub fn string_to_sign(req: &SignedRequest, claim: &Claim) -> Result<String, SignatureError> {
     match claim.scheme {
-        Scheme::Acs3HmacSha256 => {
-            let canonical = acs3_canonical_request(req, claim)?;
-            Ok(format!(
-                "{ACS3_ALGORITHM}\n{}",
-                hex::encode(Sha256::digest(canonical.as_bytes()))
-            ))
-        }
+        Scheme::Acs3HmacSha256 => Ok(acs3_string_to_sign(&acs3_canonical_request(req, claim)?)),
         Scheme::RoaHmacSha1 => roa_string_to_sign(req),
         Scheme::RpcHmacSha1 => rpc_string_to_sign(req),
     }
@@ -188,6 +185,22 @@ pub fn acs3_canonical_request(
     if claim.scheme != Scheme::Acs3HmacSha256 {
         return Err(malformed("not an ACS3 request"));
     }
+    acs3_canonical(req, claim, &hex::encode(Sha256::digest(req.body)))
+}
+
+fn acs3_string_to_sign(canonical_request: &str) -> String {
+    format!(
+        "{ACS3_ALGORITHM}\n{}",
+        hex::encode(Sha256::digest(canonical_request.as_bytes()))
+    )
+}
+
+/// The canonical request, given the body's hex SHA-256 (which `verify` has already computed).
+fn acs3_canonical(
+    req: &SignedRequest,
+    claim: &Claim,
+    body_hash: &str,
+) -> Result<String, SignatureError> {
     let query = unique_sorted_params(req.raw_query.as_bytes(), Vec::new(), "query")?
         .iter()
         // Keys are not encoded: the SDK signs them as it put them in its query map.
@@ -205,10 +218,9 @@ pub fn acs3_canonical_request(
     }
     let path = if req.path.is_empty() { "/" } else { req.path };
     Ok(format!(
-        "{}\n{path}\n{query}\n{headers}\n{}\n{}",
+        "{}\n{path}\n{query}\n{headers}\n{}\n{body_hash}",
         req.method,
         claim.signed_headers.join(";"),
-        hex::encode(Sha256::digest(req.body)),
     ))
 }
 
@@ -232,10 +244,7 @@ pub fn sign_acs3(req: &SignedRequest, access_key_id: &str, access_key_secret: &s
         signature: Vec::new(),
     };
     let canonical = acs3_canonical_request(req, &claim).expect("every signed header is present");
-    let string_to_sign = format!(
-        "{ACS3_ALGORITHM}\n{}",
-        hex::encode(Sha256::digest(canonical.as_bytes()))
-    );
+    let string_to_sign = acs3_string_to_sign(&canonical);
     format!(
         "{ACS3_ALGORITHM} Credential={access_key_id},SignedHeaders={},Signature={}",
         claim.signed_headers.join(";"),
