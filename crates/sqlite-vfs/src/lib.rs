@@ -270,6 +270,8 @@ unsafe extern "C" fn shim_write(
         };
         let len = amount as usize;
         let continues = offset == pending.next;
+        // Decided before a flush, which forgets the commit header it writes out.
+        let ends_commit = continues && pending.commit_page_next && len != WAL_FRAME_HEADER;
         if !continues || pending.bytes.len() + len > MAX_PENDING {
             let rc = flush(pending, real, methods);
             if rc != ffi::SQLITE_OK {
@@ -288,7 +290,7 @@ unsafe extern "C" fn shim_write(
         }
         pending.bytes.extend_from_slice(bytes);
         pending.next = offset + i64::from(amount);
-        if pending.commit_page_next && len != WAL_FRAME_HEADER {
+        if ends_commit {
             return flush(pending, real, methods);
         }
         // Bytes 4..8 of a frame header: the database size after a commit, zero otherwise.
@@ -494,6 +496,49 @@ mod tests {
         let writes = BASE_WAL_WRITES.with(|n| n.get()) - before;
         assert!((4..=12).contains(&writes), "{writes} writes");
         assert_eq!(rows(&recovered_copy(dir.path(), &db)), expected);
+    }
+
+    #[test]
+    fn a_commit_page_past_the_buffer_limit_still_ends_the_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("f.db");
+        let conn = open(&db);
+        // No spill: each commit's frames are one run, from the start of the WAL.
+        conn.execute_batch(
+            "PRAGMA cache_size=-65536;
+             CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB NOT NULL)",
+        )
+        .unwrap();
+        let (mut expected, mut hit) = (0, false);
+        // A commit of 255 frames puts its last page just past MAX_PENDING (255 × 4120 B);
+        // each size in turn, so that one commit has that many.
+        // Two rows to a page, so that the frame count goes up by one at a time.
+        for rows in 495..=520_i64 {
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                .unwrap();
+            let tx = conn.unchecked_transaction().unwrap();
+            for k in 0..rows {
+                tx.execute(
+                    "INSERT INTO t VALUES (?1, ?2)",
+                    params![rows * 1000 + k, vec![9u8; 1800]],
+                )
+                .unwrap();
+            }
+            tx.commit().unwrap();
+            expected += rows as usize;
+            let wal_len = std::fs::metadata(dir.path().join("f.db-wal"))
+                .unwrap()
+                .len();
+            hit |= (wal_len - 32) / 4120 == 255;
+            let copy = recovered_copy(dir.path(), &db);
+            assert_eq!(rows_in(&copy), expected, "the commit of {rows} rows");
+        }
+        assert!(hit, "no commit had 255 frames: pick other sizes");
+    }
+
+    fn rows_in(conn: &Connection) -> usize {
+        conn.query_row("SELECT count(*) FROM t", [], |r| r.get::<_, i64>(0))
+            .unwrap() as usize
     }
 
     #[test]
