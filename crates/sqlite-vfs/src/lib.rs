@@ -411,6 +411,16 @@ mod tests {
         conn
     }
 
+    /// A database in a new directory, opened through the VFS, with an empty table `t`.
+    fn with_table() -> (tempfile::TempDir, std::path::PathBuf, Connection) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("t.db");
+        let conn = open(&db);
+        conn.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB NOT NULL)")
+            .unwrap();
+        (dir, db, conn)
+    }
+
     fn rows(conn: &Connection) -> Vec<(i64, Vec<u8>)> {
         let mut stmt = conn.prepare("SELECT id, body FROM t ORDER BY id").unwrap();
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
@@ -430,11 +440,7 @@ mod tests {
 
     #[test]
     fn a_commit_is_in_the_wal_file_when_it_returns() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("a.db");
-        let conn = open(&db);
-        conn.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB NOT NULL)")
-            .unwrap();
+        let (dir, db, conn) = with_table();
         for id in 0..50_i64 {
             conn.execute(
                 "INSERT INTO t VALUES (?1, ?2)",
@@ -452,14 +458,10 @@ mod tests {
 
     #[test]
     fn a_commit_reaches_the_base_vfs_as_one_write() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("d.db");
-        let conn = open(&db);
-        conn.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB NOT NULL)")
-            .unwrap();
+        let (dir, _db, conn) = with_table();
         conn.execute("INSERT INTO t VALUES (0, x'00')", []).unwrap();
         // No checkpoint runs (`open`), so the WAL only grows, a frame at a time.
-        let wal = dir.path().join("d.db-wal");
+        let wal = dir.path().join("t.db-wal");
         let frames = || std::fs::metadata(&wal).unwrap().len() / (4096 + 24);
         let before = BASE_WAL_WRITES.with(|n| n.get());
         let frames_before = frames();
@@ -479,11 +481,7 @@ mod tests {
 
     #[test]
     fn a_commit_larger_than_one_write_goes_out_in_pieces() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("e.db");
-        let conn = open(&db);
-        conn.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB NOT NULL)")
-            .unwrap();
+        let (dir, db, conn) = with_table();
         let before = BASE_WAL_WRITES.with(|n| n.get());
         let expected: Vec<_> = (0..120_i64).map(|id| (id, vec![id as u8; 3000])).collect();
         let tx = conn.unchecked_transaction().unwrap();
@@ -500,15 +498,9 @@ mod tests {
 
     #[test]
     fn a_commit_page_past_the_buffer_limit_still_ends_the_commit() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("f.db");
-        let conn = open(&db);
+        let (dir, db, conn) = with_table();
         // No spill: each commit's frames are one run, from the start of the WAL.
-        conn.execute_batch(
-            "PRAGMA cache_size=-65536;
-             CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB NOT NULL)",
-        )
-        .unwrap();
+        conn.execute_batch("PRAGMA cache_size=-65536").unwrap();
         let (mut expected, mut hit) = (0, false);
         // A commit of 255 frames puts its last page just past MAX_PENDING (255 × 4120 B);
         // each size in turn, so that one commit has that many.
@@ -526,7 +518,7 @@ mod tests {
             }
             tx.commit().unwrap();
             expected += rows as usize;
-            let wal_len = std::fs::metadata(dir.path().join("f.db-wal"))
+            let wal_len = std::fs::metadata(dir.path().join("t.db-wal"))
                 .unwrap()
                 .len();
             hit |= (wal_len - 32) / 4120 == 255;
@@ -543,12 +535,7 @@ mod tests {
 
     #[test]
     fn other_connections_see_each_commit_at_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("b.db");
-        let writer = open(&db);
-        writer
-            .execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB NOT NULL)")
-            .unwrap();
+        let (_dir, db, writer) = with_table();
         let shim_reader = open(&db);
         let plain_reader = Connection::open(&db).unwrap();
         for id in 0..40_i64 {
@@ -571,11 +558,7 @@ mod tests {
 
     #[test]
     fn rollbacks_checkpoints_and_restarts_keep_the_file_whole() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("c.db");
-        let conn = open(&db);
-        conn.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB NOT NULL)")
-            .unwrap();
+        let (dir, db, conn) = with_table();
         for round in 0..30_i64 {
             let tx = conn.unchecked_transaction().unwrap();
             for k in 0..30 {
