@@ -2,7 +2,8 @@
 //! requests' batches in one transaction (group commit); if one batch fails, the group runs
 //! again with a savepoint per batch, so that one failure does not undo the others. The
 //! writer also holds the client tokens' index (`tokens`). Reads use a small pool of
-//! connections, which WAL lets run beside the writer.
+//! connections, which WAL lets run beside the writer. Every connection opens through
+//! `cloudtwin_sqlite_vfs`, which writes a commit's WAL frames together.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
