@@ -24,8 +24,7 @@ use std::sync::OnceLock;
 
 use rusqlite::ffi;
 
-const VFS_NAME: &str = "cloudtwin-wal";
-const VFS_NAME_C: &CStr = c"cloudtwin-wal";
+const VFS_NAME: &CStr = c"cloudtwin-wal";
 
 /// A larger commit is written out in pieces of about this size.
 const MAX_PENDING: usize = 1 << 20;
@@ -52,7 +51,7 @@ pub fn name() -> Option<&'static str> {
             ffi::sqlite3_vfs_register(vfs, 0) == ffi::SQLITE_OK
         }
     });
-    registered.then_some(VFS_NAME)
+    registered.then(|| VFS_NAME.to_str().expect("the name is ASCII"))
 }
 
 /// The unix VFS with our `xOpen`. The other entries are its own: the unix VFS uses its
@@ -66,7 +65,7 @@ unsafe fn wrap_vfs(base: *mut ffi::sqlite3_vfs) -> ffi::sqlite3_vfs {
     let mut vfs = unsafe { ptr::read(base) };
     vfs.szOsFile = (size_of::<ShimFile>() + vfs.szOsFile as usize) as c_int;
     vfs.pNext = ptr::null_mut();
-    vfs.zName = VFS_NAME_C.as_ptr();
+    vfs.zName = VFS_NAME.as_ptr();
     vfs.pAppData = base.cast();
     vfs.xOpen = Some(shim_open);
     vfs
@@ -79,7 +78,7 @@ struct ShimFile {
     base: ffi::sqlite3_file,
     real: *mut ffi::sqlite3_file,
     /// Only the WAL buffers; other files pass every call straight through.
-    wal: Option<Box<Pending>>,
+    wal: Option<Pending>,
 }
 
 #[derive(Default)]
@@ -145,7 +144,7 @@ unsafe extern "C" fn shim_open(
                     pMethods: ptr::null(),
                 },
                 real,
-                wal: is_wal.then(Box::default),
+                wal: is_wal.then(Pending::default),
             },
         );
         (*real).pMethods = ptr::null();
@@ -247,7 +246,7 @@ unsafe fn flush(
 unsafe fn settle(file: *mut ffi::sqlite3_file) -> c_int {
     // SAFETY: per the function's contract.
     let (shim, real, methods) = unsafe { parts(file) };
-    match shim.wal.as_deref_mut() {
+    match shim.wal.as_mut() {
         // SAFETY: `real` is this file's base.
         Some(pending) => unsafe { flush(pending, real, methods) },
         None => ffi::SQLITE_OK,
@@ -263,7 +262,7 @@ unsafe extern "C" fn shim_write(
     // SAFETY: SQLite calls with a file from `shim_open` and `amount` readable bytes.
     unsafe {
         let (shim, real, methods) = parts(file);
-        let Some(pending) = shim.wal.as_deref_mut() else {
+        let Some(pending) = shim.wal.as_mut() else {
             return methods
                 .xWrite
                 .map_or(ffi::SQLITE_IOERR_WRITE, |w| w(real, data, amount, offset));
