@@ -12,7 +12,9 @@ What is checked:
 from __future__ import annotations
 
 import re
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from huaweicloudsdkcore.auth.credentials import BasicCredentials
@@ -337,6 +339,32 @@ def test_duplicate_name_and_other_checks(server_factory):
     refused(lambda: client.list_instances(m.ListInstancesRequest(limit=51)), 400, "DMS.00400005")
     refused(lambda: client.list_instances(m.ListInstancesRequest(status="SLEEPING")), 400, "DMS.00400005")
     assert client.list_instances(m.ListInstancesRequest()).instance_num == 1
+
+
+def test_creates_of_one_name_at_once_make_one_instance(server_factory):
+    # The name is checked in the commit that takes it, so requests in flight together
+    # cannot all find it free.
+    server = server_factory()
+    clients = [rmq(server) for _ in range(12)]
+    start = threading.Barrier(len(clients))
+
+    def create(client):
+        start.wait()
+        try:
+            return create_seed(client, name="rmq-race")
+        except ClientRequestException as e:
+            return e
+
+    with ThreadPoolExecutor(len(clients)) as pool:
+        outcomes = list(pool.map(create, clients))
+    made = [o for o in outcomes if isinstance(o, str)]
+    assert len(made) == 1, outcomes
+    for e in outcomes:
+        if not isinstance(e, str):
+            assert (e.status_code, e.error_code) == (400, "DMS.00400060"), e
+            assert e.error_msg == "This instance name already exists: rmq-race.", e
+    listed = clients[0].list_instances(m.ListInstancesRequest(name="rmq-race", exact_match_name="true"))
+    assert [i.instance_id for i in listed.instances] == made
 
 
 # ------------------------------------------------------------------------------------------- tenancy

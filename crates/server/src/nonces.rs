@@ -72,7 +72,9 @@ impl NonceLedger for StoreNonces {
             Ok(()) => Ok(true),
             Err(StoreError::Conflict(_)) => Ok(false),
             Err(StoreError::Unavailable(m)) => Err(LookupError::Unavailable(m)),
-            Err(e @ StoreError::Corrupt(_)) => Err(LookupError::Failed(e.to_string())),
+            Err(e @ (StoreError::Corrupt(_) | StoreError::NameTaken { .. })) => {
+                Err(LookupError::Failed(e.to_string()))
+            }
         }
     }
 }

@@ -287,7 +287,9 @@ impl Error {
     fn connection_is_healthy(&self) -> bool {
         match self {
             Error::Db(e) => e.as_db_error().is_some() && !e.is_closed(),
-            Error::Store(StoreError::Conflict(_) | StoreError::Corrupt(_)) => true,
+            Error::Store(
+                StoreError::Conflict(_) | StoreError::Corrupt(_) | StoreError::NameTaken { .. },
+            ) => true,
             Error::Store(StoreError::Unavailable(_)) => false,
         }
     }
@@ -549,6 +551,7 @@ impl Error {
     fn into_store_message(self) -> String {
         match self.into_store() {
             StoreError::Conflict(m) | StoreError::Unavailable(m) | StoreError::Corrupt(m) => m,
+            taken @ StoreError::NameTaken { .. } => taken.to_string(),
         }
     }
 }
@@ -647,6 +650,33 @@ async fn apply<C: GenericClient + Sync>(c: &mut Cached<'_, C>, m: &Mutation) -> 
                 }
                 _ => Error::Db(e),
             })?;
+        }
+        Mutation::RequireNameFree(claim) => {
+            // Read committed sees no row that a transaction still open inserted: the lock,
+            // held to the end of the transaction, makes two claims of one name take turns.
+            let key = format!(
+                "{}/{}/{}",
+                claim.account_id,
+                claim.product.as_str(),
+                claim.name
+            );
+            c.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+                &[&key],
+            )
+            .await?;
+            let (filter, args) = instance_filter(&claim.query());
+            let found = c
+                .query(
+                    &format!("SELECT id, region FROM instances WHERE {filter}"),
+                    &params(&args),
+                )
+                .await?;
+            for row in found {
+                let id: String = row.try_get(0).map_err(corrupt)?;
+                let region: String = row.try_get(1).map_err(corrupt)?;
+                claim.check(&id, &region).map_err(Error::Store)?;
+            }
         }
         Mutation::InsertInstance(i) => {
             let tags = json(&i.tags);

@@ -9,7 +9,9 @@ use cloudtwin_core::{
 };
 use serde_json::json;
 
-use crate::{IamPassword, IdempotencyRecord, InstanceQuery, JobQuery, Mutation, Store, StoreError};
+use crate::{
+    IamPassword, IdempotencyRecord, InstanceQuery, JobQuery, Mutation, NameClaim, Store, StoreError,
+};
 
 pub async fn run_all(store: Arc<dyn Store>) {
     accounts_and_keys(store.as_ref()).await;
@@ -23,6 +25,7 @@ pub async fn run_all(store: Arc<dyn Store>) {
     nonces_are_accepted_once_until_they_expire(store.clone()).await;
     orders_commit_with_their_instance(store.as_ref()).await;
     concurrent_batches_all_commit(store.clone()).await;
+    names_are_claimed_in_the_commit(store.clone()).await;
     // Last: it ends the leases earlier tests left behind.
     ended_leases_are_taken_over_at_once(store.as_ref()).await;
 }
@@ -766,6 +769,118 @@ async fn concurrent_batches_all_commit(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(listed.len(), 64);
+}
+
+async fn names_are_claimed_in_the_commit(store: Arc<dyn Store>) {
+    fn named(id: &str, region: &str, name: &str) -> Instance {
+        Instance {
+            product: Product::RocketMq,
+            region: region.into(),
+            ..instance(id, "names", name, 1)
+        }
+    }
+    fn claim(region: Option<&str>, name: &str, except_id: Option<&str>) -> Mutation {
+        Mutation::RequireNameFree(NameClaim {
+            account_id: "names".into(),
+            product: Product::RocketMq,
+            region: region.map(Into::into),
+            name: name.into(),
+            except_id: except_id.map(Into::into),
+        })
+    }
+    let create = |id: &str, region: &'static str, name: &str| {
+        vec![
+            claim(Some(region), name, None),
+            Mutation::InsertInstance(named(id, region, name)),
+        ]
+    };
+    let taken = |holder: &str| StoreError::NameTaken {
+        name: "n".into(),
+        holder_id: holder.into(),
+    };
+    store.commit(create("c-n1", "r1", "n")).await.unwrap();
+    assert_eq!(
+        store.commit(create("c-n2", "r1", "n")).await,
+        Err(taken("c-n1"))
+    );
+    assert!(
+        store.instance("names", "c-n2").await.unwrap().is_none(),
+        "a refused claim leaves no trace"
+    );
+    store.commit(create("c-n3", "r2", "n")).await.unwrap();
+    store.commit(create("c-n4", "r1", "other")).await.unwrap();
+    let anywhere = store.commit(vec![claim(None, "n", Some("c-n3"))]).await;
+    assert_eq!(
+        anywhere,
+        Err(taken("c-n1")),
+        "without a region, every region counts"
+    );
+    assert_eq!(
+        store
+            .commit(vec![claim(Some("r1"), "n", Some("c-n1"))])
+            .await,
+        Ok(()),
+        "an instance does not block its own name"
+    );
+    // A rename checks the new name in the same commit as the update.
+    let mut renamed = named("c-n4", "r1", "n");
+    assert_eq!(
+        store
+            .commit(vec![
+                claim(Some("r1"), "n", Some("c-n4")),
+                Mutation::UpdateInstance(renamed.clone()),
+            ])
+            .await,
+        Err(taken("c-n1"))
+    );
+    let mut released = named("c-n1", "r1", "n");
+    released.deleted = true;
+    store
+        .commit(vec![Mutation::UpdateInstance(released)])
+        .await
+        .unwrap();
+    renamed.name = "n".into();
+    store
+        .commit(vec![
+            claim(Some("r1"), "n", Some("c-n4")),
+            Mutation::UpdateInstance(renamed),
+        ])
+        .await
+        .expect("a released instance holds no name");
+    let other_product = Mutation::RequireNameFree(NameClaim {
+        product: Product::Openanalytics,
+        ..match claim(Some("r1"), "n", None) {
+            Mutation::RequireNameFree(c) => c,
+            _ => unreachable!(),
+        }
+    });
+    store.commit(vec![other_product]).await.unwrap();
+
+    // Claims of one name that arrive together: exactly one commits.
+    let mut tasks = Vec::new();
+    for n in 0..16 {
+        let store = store.clone();
+        let batch = create(&format!("c-race-{n}"), "r3", "race");
+        tasks.push(tokio::spawn(async move { store.commit(batch).await }));
+    }
+    let mut won = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(()) => won += 1,
+            Err(StoreError::NameTaken { name, .. }) => assert_eq!(name, "race"),
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(won, 1);
+    let holders = store
+        .instances(&InstanceQuery {
+            account_id: "names".into(),
+            region: Some("r3".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(holders.len(), 1);
 }
 
 /// Readiness, reset, counts and snapshots. Takes two fresh, empty stores of the backend.

@@ -22,6 +22,9 @@ pub enum StoreError {
     /// Stored data could not be decoded.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// A [`Mutation::RequireNameFree`] found the name in use.
+    #[error("the name {name:?} is in use by instance {holder_id}")]
+    NameTaken { name: String, holder_id: String },
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -55,6 +58,10 @@ pub enum Mutation {
     InsertAccount(Account),
     /// Inserts or replaces a key.
     PutAccessKey(AccessKey),
+    /// Fails with `NameTaken` if another live instance holds the name. Put it before the
+    /// insert or update that takes the name: checked in the same commit, two requests for
+    /// one name cannot both pass, as they could when a product read before it wrote.
+    RequireNameFree(NameClaim),
     /// Fails with `Conflict` if the id exists.
     InsertInstance(Instance),
     /// Fails with `Conflict` unless the stored version equals `instance.version`;
@@ -110,6 +117,44 @@ pub enum Mutation {
     /// time never change: a write that names an existing id with others fails with
     /// `Conflict` and changes nothing.
     PutOrder(Order),
+}
+
+/// A name that an instance of a product takes, unique within the account (and within
+/// `region`, when given), for [`Mutation::RequireNameFree`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameClaim {
+    pub account_id: String,
+    pub product: Product,
+    pub region: Option<String>,
+    pub name: String,
+    /// The instance renamed, which does not block itself.
+    pub except_id: Option<String>,
+}
+
+impl NameClaim {
+    /// The lookup of the name's possible holders. By name only: with the region too, SQLite
+    /// may pick the region index and scan it; [`NameClaim::check`] sorts them out.
+    pub fn query(&self) -> InstanceQuery {
+        InstanceQuery {
+            account_id: self.account_id.clone(),
+            product: Some(self.product),
+            name_equals: Some(self.name.clone()),
+            ..InstanceQuery::default()
+        }
+    }
+
+    /// The refusal if an instance that [`NameClaim::query`] found blocks the claim.
+    pub fn check(&self, id: &str, region: &str) -> Result<()> {
+        let held = self.except_id.as_deref() != Some(id)
+            && self.region.as_deref().is_none_or(|r| r == region);
+        if held {
+            return Err(StoreError::NameTaken {
+                name: self.name.clone(),
+                holder_id: id.to_owned(),
+            });
+        }
+        Ok(())
+    }
 }
 
 /// Filters for listing one account's live instances of one product (released ones too with

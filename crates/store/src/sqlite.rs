@@ -713,6 +713,20 @@ fn apply(conn: &Connection, tokens: &mut TokenIndex, m: &Mutation) -> Result<()>
                 }
             })?;
         }
+        Mutation::RequireNameFree(claim) => {
+            let (filter, args) = instance_filter(&claim.query());
+            let mut stmt = conn
+                .prepare_cached(&format!("SELECT id, region FROM instances WHERE {filter}"))
+                .map_err(unavailable)?;
+            let mut rows = stmt
+                .query(rusqlite::params_from_iter(args))
+                .map_err(unavailable)?;
+            while let Some(row) = rows.next().map_err(unavailable)? {
+                let id: String = row.get(0).map_err(unavailable)?;
+                let region: String = row.get(1).map_err(unavailable)?;
+                claim.check(&id, &region)?;
+            }
+        }
         Mutation::InsertInstance(i) => {
             exec(
                 conn,

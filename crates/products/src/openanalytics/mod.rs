@@ -37,7 +37,7 @@ mod operations;
 use async_trait::async_trait;
 use cloudtwin_aliyun::{AliError, AliyunApi, Body, Call, Operation};
 use cloudtwin_core::{Caller, FailedOutcome, Instance, JobOutcome, Product, TransitionKind};
-use cloudtwin_store::{InstanceQuery, Mutation, StoreError};
+use cloudtwin_store::{InstanceQuery, Mutation, NameClaim, StoreError};
 use serde_json::{json, Value};
 
 pub use catalog::Catalog;
@@ -54,6 +54,9 @@ fn not_found(id: &str) -> AliError {
 
 fn store_error(e: StoreError) -> AliError {
     match e {
+        StoreError::NameTaken { name, holder_id } => Code::InstanceNameExists.error(format!(
+            "The virtual cluster name {name:?} is already used by instance {holder_id}."
+        )),
         // The page's own code for internal errors, with HTTP 500 (never 600).
         StoreError::Unavailable(_) => crate::ali_store_error(e),
         other => Code::Internal.error(format!("An internal error occurred: {other}")),
@@ -112,12 +115,14 @@ impl Openanalytics {
     async fn create(&self, call: &Call<'_>) -> Result<Value, AliError> {
         let valid = create::validate(&call.input, &self.catalog)?;
         let caller = call.caller;
-        if let Some(other) = self.by_name(caller, &valid.name).await? {
-            return Err(Code::InstanceNameExists.error(format!(
-                "The virtual cluster name {:?} is already used by instance {}.",
-                valid.name, other.id
-            )));
-        }
+        // Unique across the account's regions, as the release by name assumes.
+        let name_free = Mutation::RequireNameFree(NameClaim {
+            account_id: caller.account_id.clone(),
+            product: Product::Openanalytics,
+            region: None,
+            name: valid.name.clone(),
+            except_id: None,
+        });
         let now = self.ctx.clock.now_ms();
         let id = format!("dla-{}", self.ctx.ids.sortable_hex(22));
         let instance = Instance {
@@ -146,6 +151,7 @@ impl Openanalytics {
         self.ctx
             .engine
             .commit(vec![
+                name_free,
                 Mutation::InsertInstance(instance),
                 Mutation::PutJob(job),
             ])

@@ -99,7 +99,10 @@ pub fn not_found() -> HwError {
 }
 
 pub fn store(e: cloudtwin_store::StoreError) -> HwError {
-    crate::hw_store_error(e)
+    match e {
+        cloudtwin_store::StoreError::NameTaken { name, .. } => name_exists(&name),
+        other => crate::hw_store_error(other),
+    }
 }
 
 /// `Errors` for [`crate::Context::mutate`].

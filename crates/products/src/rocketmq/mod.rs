@@ -27,7 +27,7 @@ use cloudtwin_core::{
     Body, Document, FailedOutcome, Instance, JobOutcome, Product, TransitionKind,
 };
 use cloudtwin_huawei::{Call, HuaweiApi, HwError, Reply, Route};
-use cloudtwin_store::{InstanceQuery, Mutation, StoreError};
+use cloudtwin_store::{InstanceQuery, Mutation, NameClaim, StoreError};
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -173,32 +173,20 @@ impl RocketMq {
         })
     }
 
-    async fn check_name_free(
-        &self,
+    /// The condition that the instance's name is free in the call's project (region),
+    /// checked by the commit that takes it.
+    fn name_free(
         call: &Call<'_>,
         name: &str,
-        except: Option<&str>,
-    ) -> Result<(), HwError> {
-        // By name only: with the region too, SQLite may pick the region index and scan it.
-        let region = &call.project()?.region;
-        let query = InstanceQuery {
+        except_id: Option<&str>,
+    ) -> Result<Mutation, HwError> {
+        Ok(Mutation::RequireNameFree(NameClaim {
             account_id: call.caller()?.account_id.clone(),
-            product: Some(Product::RocketMq),
-            name_equals: Some(name.to_owned()),
-            ..InstanceQuery::default()
-        };
-        let taken = self
-            .ctx
-            .store
-            .instances(&query)
-            .await
-            .map_err(errors::store)?
-            .iter()
-            .any(|i| &i.region == region && Some(i.id.as_str()) != except);
-        if taken {
-            return Err(errors::name_exists(name));
-        }
-        Ok(())
+            product: Product::RocketMq,
+            region: Some(call.project()?.region.clone()),
+            name: name.to_owned(),
+            except_id: except_id.map(str::to_owned),
+        }))
     }
 
     async fn create(&self, call: &Call<'_>) -> Result<Reply, HwError> {
@@ -207,7 +195,7 @@ impl RocketMq {
         let caller = call.caller()?;
         let body: CreateBody = body_of(Self::body(call)?)?;
         let valid = create::validate_create(&self.catalog, &region, body)?;
-        self.check_name_free(call, &valid.name, None).await?;
+        let name_free = Self::name_free(call, &valid.name, None)?;
         let sealed = valid.password.as_deref().map(|p| self.ctx.seal(p));
         let mut doc = Doc::new(&valid, &caller.account_id, sealed);
         let now = self.ctx.clock.now_ms();
@@ -274,7 +262,11 @@ impl RocketMq {
             extra.push(Mutation::PutOrder(order));
         }
         instance.doc = doc.document();
-        let mut batch = vec![Mutation::InsertInstance(instance), Mutation::PutJob(job)];
+        let mut batch = vec![
+            name_free,
+            Mutation::InsertInstance(instance),
+            Mutation::PutJob(job),
+        ];
         batch.extend(extra);
         self.ctx.engine.commit(batch).await.map_err(errors::store)?;
         Ok(Reply::ok(answer))
@@ -368,12 +360,13 @@ impl RocketMq {
             return Err(errors::no_security_group());
         }
         self.load(call, id).await?;
-        if let Some(n) = &body.name {
-            self.check_name_free(call, n, Some(id)).await?;
-        }
+        let name_free = match &body.name {
+            Some(n) => vec![Self::name_free(call, n, Some(id))?],
+            None => Vec::new(),
+        };
         let account = call.caller()?.account_id.clone();
         self.ctx
-            .mutate(
+            .mutate_with(
                 &account,
                 Product::RocketMq,
                 id,
@@ -413,7 +406,7 @@ impl RocketMq {
                         instance.resource_group_id = p.to_owned();
                     }
                     instance.doc = doc.document();
-                    Ok(((), None))
+                    Ok(((), None, name_free.clone()))
                 },
             )
             .await?;

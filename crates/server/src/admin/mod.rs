@@ -306,6 +306,9 @@ impl From<StoreError> for Refusal {
                 format!("the store cannot be reached: {m}"),
             ),
             StoreError::Conflict(m) => Refusal::new(StatusCode::CONFLICT, "Conflict", m),
+            e @ StoreError::NameTaken { .. } => {
+                Refusal::new(StatusCode::CONFLICT, "Conflict", e.to_string())
+            }
             StoreError::Corrupt(m) => Refusal::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "StoreCorrupt",
