@@ -1,6 +1,8 @@
 //! CreateInstanceV1: the request as the SDK sends it, and every rule it must pass.
 //! Rules come from the seed page, the SDK model and the product docs (see the catalog).
 
+use std::fmt;
+
 use cloudtwin_aliyun::AliError;
 use cloudtwin_core::Tag;
 use serde::{Deserialize, Serialize};
@@ -130,7 +132,8 @@ fn required<'a>(v: &'a Option<String>, name: &str) -> Result<&'a str, AliError> 
     }
 }
 
-fn one_of(value: &str, allowed: &[String], name: &str) -> Result<(), AliError> {
+/// `name` is formatted only for the error: a node group's names cost a `format!` each.
+fn one_of(value: &str, allowed: &[String], name: impl fmt::Display) -> Result<(), AliError> {
     if allowed.iter().any(|a| a == value) {
         Ok(())
     } else {
@@ -160,7 +163,12 @@ pub fn validate_name(name: &str, param: &str) -> Result<(), AliError> {
     Ok(())
 }
 
-fn zone_of(catalog: &Catalog, region: &str, zone: &str, param: &str) -> Result<(), AliError> {
+fn zone_of(
+    catalog: &Catalog,
+    region: &str,
+    zone: &str,
+    param: impl fmt::Display,
+) -> Result<(), AliError> {
     let zones = &catalog.region(region).expect("region checked first").zones;
     if zones.iter().any(|z| z == zone) {
         Ok(())
@@ -323,9 +331,9 @@ fn group(
     one_of(
         &g.storage_performance_level,
         levels,
-        &format!("{param}.storagePerformanceLevel"),
+        format_args!("{param}.storagePerformanceLevel"),
     )?;
-    one_of(&g.spec_type, specs, &format!("{param}.specType"))?;
+    one_of(&g.spec_type, specs, format_args!("{param}.specType"))?;
     if !catalog.disk_number.contains(g.disk_number) {
         return Err(invalid(format!(
             "{param}.diskNumber must be between {} and {}, got {}",
@@ -337,7 +345,7 @@ fn group(
             "{param}.localStorageInstanceType does not apply to FE or observer groups"
         )));
     }
-    zone_of(catalog, region, &g.zone_id, &format!("{param}.zoneId"))?;
+    zone_of(catalog, region, &g.zone_id, format_args!("{param}.zoneId"))?;
     Ok(g)
 }
 
