@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod keys;
 pub mod log_buffer;
+pub mod log_format;
 mod nonces;
 
 use std::net::SocketAddr;

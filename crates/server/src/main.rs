@@ -186,7 +186,9 @@ fn init_logs() -> cloudtwin_server::log_buffer::FlushOnDrop {
     if env("CLOUDTWIN_LOG_FORMAT").as_deref() == Some("json") {
         builder.json().init();
     } else {
-        builder.compact().init();
+        builder
+            .event_format(cloudtwin_server::log_format::Compact::default())
+            .init();
     }
     guard
 }
