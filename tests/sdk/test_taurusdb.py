@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import copy
 import re
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from huaweicloudsdkcore.auth.credentials import BasicCredentials, GlobalCredentials
@@ -233,6 +235,59 @@ def test_htap_lifecycle(server_factory):
     assert c.list_htap_instance_info(m.ListHtapInstanceInfoRequest(instance_id=pid)).total == 0
     # The released instance's jobs stay readable.
     assert wait_job(c, resp.job_id).status == "Completed"
+
+
+def at_once(*calls):
+    """Runs the calls together; each one's answer, or the ClientRequestException it raised."""
+    start = threading.Barrier(len(calls))
+
+    def run(call):
+        start.wait()
+        try:
+            return call()
+        except ClientRequestException as e:
+            return e
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(run, calls))
+
+
+def test_htap_quota_holds_under_concurrent_creates(server_factory):
+    # An HTAP create commits with its parent as it read it: creates in flight together
+    # cannot all take the last places under the quota of 5.
+    server = server_factory()
+    pid = make_parent(gauss(server))
+    clients = [gauss(server) for _ in range(8)]
+    outcomes = at_once(*[
+        (lambda c=c, n=n: c.create_starrocks_instance(
+            m.CreateStarrocksInstanceRequest(instance_id=pid, body=sr_body(name=f"htap-race-{n}"))))
+        for n, c in enumerate(clients)])
+    made = [o for o in outcomes if not isinstance(o, ClientRequestException)]
+    assert len(made) == 5, outcomes
+    for e in outcomes:
+        if isinstance(e, ClientRequestException):
+            assert (e.status_code, e.error_code) == (413, "DBS.200046"), (e.status_code, e.error_code, e.error_msg)
+    listed = clients[0].list_htap_instance_info(m.ListHtapInstanceInfoRequest(instance_id=pid))
+    assert listed.total == 5
+
+
+def test_parent_delete_and_htap_create_at_once_never_both_pass(server_factory):
+    server = server_factory()
+    c = gauss(server)
+    parents = [make_parent(c, name=f"taurus-race-{n}") for n in range(6)]
+    a, b = gauss(server), gauss(server)
+    for pid in parents:
+        created, deleted = at_once(
+            lambda: a.create_starrocks_instance(
+                m.CreateStarrocksInstanceRequest(instance_id=pid, body=sr_body())),
+            lambda: b.delete_gauss_my_sql_instance(m.DeleteGaussMySqlInstanceRequest(instance_id=pid)))
+        passed = [not isinstance(o, ClientRequestException) for o in (created, deleted)]
+        assert passed.count(True) == 1, (pid, created, deleted)
+        if passed[0]:
+            assert (deleted.status_code, deleted.error_code) == (409, "DBS.200019"), deleted
+        else:
+            # Refused while the delete runs, or, once it has ended (instant), as missing.
+            assert (created.status_code, created.error_code) in ((409, "DBS.200019"), (404, "DBS.200002")), created
 
 
 def test_instant_create_reads_normal(server):

@@ -12,7 +12,7 @@ use cloudtwin_core::{
     Document, FailedOutcome, Instance, JobError, JobOutcome, JobState, Product, TransitionKind,
 };
 use cloudtwin_huawei::{Call, HwError, Reply};
-use cloudtwin_store::Mutation;
+use cloudtwin_store::{Mutation, StoreError};
 use serde::de::IgnoredAny;
 use serde_json::{json, Map, Value};
 
@@ -20,7 +20,7 @@ use super::parent::{private_ip, ACTIVE};
 use super::validate::{self as v, param};
 use super::{internal, tree, Step, TaurusDb, HTAP_SUFFIX};
 use crate::billing::set_subscription;
-use crate::Context;
+use crate::{Context, WRITE_RETRIES};
 
 pub const PENDING: &str = "pending";
 pub const NORMAL: &str = "normal";
@@ -67,6 +67,19 @@ impl TaurusDb {
     }
 
     pub(super) async fn create_htap(&self, call: &Call<'_>) -> Result<Reply, HwError> {
+        for _ in 0..WRITE_RETRIES {
+            if let Some(reply) = self.try_create_htap(call).await? {
+                return Ok(reply);
+            }
+        }
+        Err(v::busy())
+    }
+
+    /// An HTAP create against the parent as read now; `None` if the parent changed before
+    /// the commit (another HTAP instance created under it, a delete begun): the commit
+    /// writes the parent too, so its checks and the new instance land together or not at
+    /// all, and two creates cannot both take the last place under the quota.
+    async fn try_create_htap(&self, call: &Call<'_>) -> Result<Option<Reply>, HwError> {
         let parent_id = call.path_param("instance_id").unwrap_or_default();
         let parent = self.parent(call, parent_id).await?;
         let body = v::object(call.json()?)?;
@@ -248,10 +261,15 @@ impl TaurusDb {
             ),
         };
         let Some((period, _)) = prepaid else {
-            let job_id = self.insert(instance, step).await?;
-            return Ok(Reply::created(
+            let job = self.job(&instance, step);
+            let job_id = job.id.clone();
+            let batch = vec![Mutation::InsertInstance(instance), Mutation::PutJob(job)];
+            if !self.commit_under(parent, batch).await? {
+                return Ok(None);
+            }
+            return Ok(Some(Reply::created(
                 json!({"instance": answer_instance, "job_id": job_id}),
-            ));
+            )));
         };
         // prePaid: the order waits for BSS payment (Terraform pays it), its job parked.
         let monthly = self
@@ -286,18 +304,29 @@ impl TaurusDb {
             "is_auto_renew": if prepaid.is_some_and(|p| p.1) { "1" } else { "0" },
         });
         let job_id = job.id.clone();
-        self.ctx
-            .engine
-            .commit(vec![
-                Mutation::InsertInstance(instance),
-                Mutation::PutJob(job),
-                Mutation::PutOrder(order),
-            ])
-            .await
-            .map_err(internal)?;
-        Ok(Reply::created(
+        let batch = vec![
+            Mutation::InsertInstance(instance),
+            Mutation::PutJob(job),
+            Mutation::PutOrder(order),
+        ];
+        if !self.commit_under(parent, batch).await? {
+            return Ok(None);
+        }
+        Ok(Some(Reply::created(
             json!({"instance": answer_instance, "job_id": job_id}),
-        ))
+        )))
+    }
+
+    /// Commits `batch` with `parent` written back as it was read: false, and nothing
+    /// written, if the parent changed meanwhile.
+    async fn commit_under(&self, parent: Instance, batch: Vec<Mutation>) -> Result<bool, HwError> {
+        let mut guarded = vec![Mutation::UpdateInstance(parent)];
+        guarded.extend(batch);
+        match self.ctx.engine.commit(guarded).await {
+            Ok(()) => Ok(true),
+            Err(StoreError::Conflict(_)) => Ok(false),
+            Err(e) => Err(internal(e)),
+        }
     }
 
     /// The HTAP instance `sr_id` under the TaurusDB instance `parent_id`; anything else

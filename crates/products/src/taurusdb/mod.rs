@@ -60,6 +60,12 @@ fn internal(e: StoreError) -> HwError {
     crate::hw_store_error(e)
 }
 
+fn kept_changing(id: &str) -> HwError {
+    HwError::internal(format!(
+        "instance {id} kept changing under concurrent requests"
+    ))
+}
+
 /// An instance's document as a tree, for the views that read it member by member.
 fn tree(i: &Instance) -> Result<Value, HwError> {
     i.doc.to_value().map_err(HwError::internal)
@@ -172,33 +178,37 @@ impl TaurusDb {
         for _ in 0..WRITE_RETRIES {
             let mut instance = self.live(call, product, id).await?.ok_or_else(not_found)?;
             let step = change(&mut instance)?;
-            instance.updated_ms = self.ctx.clock.now_ms();
-            instance.status = step.status.clone();
-            instance.doc = step.doc_during.clone();
-            let job = self.job(&instance, step);
-            self.ctx
-                .billing
-                .stamp_usage(None, &mut instance, self.ctx.clock.now_ms());
-            let job_id = job.id.clone();
-            match self
-                .ctx
-                .engine
-                .commit(vec![
-                    Mutation::UpdateInstance(instance),
-                    Mutation::PutJob(job),
-                ])
-                .await
-            {
-                Ok(()) => {
-                    return Ok(job_id);
-                }
-                Err(StoreError::Conflict(_)) => continue,
-                Err(e) => return Err(internal(e)),
+            if let Some(job_id) = self.start(instance, step).await? {
+                return Ok(job_id);
             }
         }
-        Err(HwError::internal(format!(
-            "instance {id} kept changing under concurrent requests"
-        )))
+        Err(kept_changing(id))
+    }
+
+    /// Writes `instance`, as read and changed, moved into `step`, with the step's job.
+    /// `None` if another write changed the instance since it was read: read it again.
+    async fn start(&self, mut instance: Instance, step: Step) -> Result<Option<String>, HwError> {
+        instance.updated_ms = self.ctx.clock.now_ms();
+        instance.status = step.status.clone();
+        instance.doc = step.doc_during.clone();
+        let job = self.job(&instance, step);
+        self.ctx
+            .billing
+            .stamp_usage(None, &mut instance, self.ctx.clock.now_ms());
+        let job_id = job.id.clone();
+        match self
+            .ctx
+            .engine
+            .commit(vec![
+                Mutation::UpdateInstance(instance),
+                Mutation::PutJob(job),
+            ])
+            .await
+        {
+            Ok(()) => Ok(Some(job_id)),
+            Err(StoreError::Conflict(_)) => Ok(None),
+            Err(e) => Err(internal(e)),
+        }
     }
 
     /// ShowGaussMySqlJobInfo: one job of the caller's account, released instances included.

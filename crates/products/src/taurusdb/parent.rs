@@ -8,7 +8,8 @@ use cloudtwin_store::InstanceQuery;
 use serde_json::{json, Value};
 
 use super::validate::{self as v, param};
-use super::{gauss_time, internal, tree, Step, TaurusDb, PARENT_SUFFIX};
+use super::{gauss_time, internal, kept_changing, tree, Step, TaurusDb, PARENT_SUFFIX};
+use crate::WRITE_RETRIES;
 
 pub const BUILD: &str = "BUILD";
 pub const ACTIVE: &str = "ACTIVE";
@@ -266,41 +267,23 @@ impl TaurusDb {
             .path_param("instance_id")
             .unwrap_or_default()
             .to_owned();
-        let p = self.parent(call, &id).await?;
-        if !self.children(&p).await?.is_empty() {
-            return Err(HwError::new(
-                409,
-                "DBS.200019",
-                "Another operation is being performed on the DB instance or the DB instance is faulty: delete its HTAP instances first.",
-            ));
+        for _ in 0..WRITE_RETRIES {
+            let p = self.parent(call, &id).await?;
+            // Counted after the parent was read: an HTAP create writes the parent too, so
+            // one committed since makes `start` fail, and the count is taken again.
+            if !self.children(&p).await?.is_empty() {
+                return Err(HwError::new(
+                    409,
+                    "DBS.200019",
+                    "Another operation is being performed on the DB instance or the DB instance is faulty: delete its HTAP instances first.",
+                ));
+            }
+            let step = delete_step(&p)?;
+            if let Some(job_id) = self.start(p, step).await? {
+                return Ok(Reply::with_status(202, json!({"job_id": job_id})));
+            }
         }
-        let job_id = self
-            .change(call, Product::TaurusDb, &id, v::parent_not_found, |i| {
-                // A failed create can be deleted, as on the cloud.
-                let settled = i.status == ACTIVE || i.status == FAILED;
-                if !settled || i.doc.field::<bool>("deleting") == Some(true) {
-                    return Err(v::busy());
-                }
-                let mut doc = i.doc.clone();
-                doc.set_field("deleting", &true);
-                // Terraform waits for the delete with ACTIVE as a pending state.
-                Ok(Step {
-                    operation: "DeleteGaussDBforMySQLInstance",
-                    kind: TransitionKind::Delete,
-                    status: ACTIVE.into(),
-                    doc_during: doc,
-                    // A failed delete leaves the instance as it was (the SDK has no
-                    // failed value for it), deletable again.
-                    outcome: JobOutcome::new(
-                        "DELETED",
-                        None,
-                        FailedOutcome::new(ACTIVE, Some(i.doc.clone())),
-                    )
-                    .releasing(),
-                })
-            })
-            .await?;
-        Ok(Reply::with_status(202, json!({"job_id": job_id})))
+        Err(kept_changing(&id))
     }
 
     /// The live HTAP StarRocks instances under a TaurusDB instance.
@@ -466,5 +449,31 @@ fn parent_list_item(p: &Instance, d: &Value) -> Value {
         "charge_info": {"charge_mode": "postPaid"},
         "dedicated_resource_id": "",
         "tags": tags_json(p),
+    })
+}
+
+/// The step that deletes a settled TaurusDB instance (a failed create can be deleted, as on
+/// the cloud).
+fn delete_step(i: &Instance) -> Result<Step, HwError> {
+    let settled = i.status == ACTIVE || i.status == FAILED;
+    if !settled || i.doc.field::<bool>("deleting") == Some(true) {
+        return Err(v::busy());
+    }
+    let mut doc = i.doc.clone();
+    doc.set_field("deleting", &true);
+    // Terraform waits for the delete with ACTIVE as a pending state.
+    Ok(Step {
+        operation: "DeleteGaussDBforMySQLInstance",
+        kind: TransitionKind::Delete,
+        status: ACTIVE.into(),
+        doc_during: doc,
+        // A failed delete leaves the instance as it was (the SDK has no failed value for
+        // it), deletable again.
+        outcome: JobOutcome::new(
+            "DELETED",
+            None,
+            FailedOutcome::new(ACTIVE, Some(i.doc.clone())),
+        )
+        .releasing(),
     })
 }
