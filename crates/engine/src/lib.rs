@@ -270,6 +270,17 @@ impl Engine {
         Ok(())
     }
 
+    /// [`Engine::commit`] for a batch written against instances as they were read: `false`,
+    /// with nothing written, when another write got there first (a version check, or any
+    /// other conflict), so the caller reads again and retries.
+    pub async fn commit_unless_changed(&self, batch: Vec<Mutation>) -> Result<bool, StoreError> {
+        match self.commit(batch).await {
+            Ok(()) => Ok(true),
+            Err(StoreError::Conflict(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Whether `job`, committed in the same batch as the instance it creates, is finished
     /// by that commit (see [`Engine::commit`]): the instance then never shows its interim
     /// state, so a product need not build that document.

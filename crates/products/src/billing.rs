@@ -361,11 +361,9 @@ impl Context {
                 batch.insert(0, Mutation::UpdateInstance(instance));
             }
             batch.push(Mutation::PutOrder(order.clone()));
-            match self.engine.commit(batch).await {
-                Ok(()) => {
-                    return Ok(order);
-                }
-                Err(StoreError::Conflict(_)) => continue,
+            match self.engine.commit_unless_changed(batch).await {
+                Ok(true) => return Ok(order),
+                Ok(false) => continue,
                 Err(e) => return Err(e.into()),
             }
         }

@@ -171,12 +171,13 @@ impl Context {
             let mut batch = vec![Mutation::UpdateInstance(instance)];
             batch.extend(job.map(Mutation::PutJob));
             batch.extend(extra);
-            match self.engine.commit(batch).await {
-                Ok(()) => {
-                    return Ok(answer);
-                }
-                Err(StoreError::Conflict(_)) => continue,
-                Err(e) => return Err((errors.store)(e)),
+            if self
+                .engine
+                .commit_unless_changed(batch)
+                .await
+                .map_err(errors.store)?
+            {
+                return Ok(answer);
             }
         }
         Err((errors.store)(StoreError::Conflict(format!(

@@ -60,15 +60,17 @@ pub fn instance(id: &str, account_id: &str, name: &str, created_ms: i64) -> Inst
     }
 }
 
-/// A lookup by exact name, as the products of [`Product::LOOKED_UP_BY_NAME`] make: the
-/// backends' tests check that their planners take the partial name index for it.
+/// The lookup a [`NameClaim`] runs in the commit of a create or rename: the backends'
+/// tests check that their planners take the partial name index for it.
 pub fn name_lookup(product: Product) -> InstanceQuery {
-    InstanceQuery {
+    NameClaim {
         account_id: "acc".into(),
-        product: Some(product),
-        name_equals: Some("n".into()),
-        ..InstanceQuery::default()
+        product,
+        region: Some("cn-hangzhou".into()),
+        name: "n".into(),
+        except_id: None,
     }
+    .query()
 }
 
 pub fn job(id: &str, instance_id: &str, due_ms: i64) -> Job {

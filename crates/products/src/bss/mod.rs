@@ -419,11 +419,9 @@ impl Bss {
                 Mutation::PutJob(expiry),
                 Mutation::PutJob(release),
             ];
-            match self.ctx.engine.commit(batch).await {
-                Ok(()) => {
-                    return Ok(order.id);
-                }
-                Err(StoreError::Conflict(_)) => continue,
+            match self.ctx.engine.commit_unless_changed(batch).await {
+                Ok(true) => return Ok(order.id),
+                Ok(false) => continue,
                 Err(e) => return Err(e.into()),
             }
         }
@@ -520,19 +518,10 @@ impl Bss {
             }
             instance.updated_ms = self.ctx.clock.now_ms();
             let expiry = self.ctx.expiry_job(&instance, Some(&sub));
-            match self
-                .ctx
-                .engine
-                .commit(vec![
-                    Mutation::UpdateInstance(instance),
-                    Mutation::PutJob(expiry),
-                ])
-                .await
-            {
-                Ok(()) => {
-                    return Ok(Reply::no_content());
-                }
-                Err(StoreError::Conflict(_)) => continue,
+            let batch = vec![Mutation::UpdateInstance(instance), Mutation::PutJob(expiry)];
+            match self.ctx.engine.commit_unless_changed(batch).await {
+                Ok(true) => return Ok(Reply::no_content()),
+                Ok(false) => continue,
                 Err(e) => return Err(store_error(e)),
             }
         }

@@ -27,7 +27,7 @@ use cloudtwin_core::{
     Body, Document, FailedOutcome, Instance, JobOutcome, Product, TransitionKind,
 };
 use cloudtwin_huawei::{Call, HuaweiApi, HwError, Reply, Route};
-use cloudtwin_store::{InstanceQuery, Mutation, NameClaim, StoreError};
+use cloudtwin_store::{InstanceQuery, Mutation, NameClaim};
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -550,19 +550,10 @@ impl RocketMq {
                     FailedOutcome::new(EXTENDEDFAILED, Some(before)),
                 ),
             );
-            match self
-                .ctx
-                .engine
-                .commit(vec![
-                    Mutation::UpdateInstance(instance),
-                    Mutation::PutJob(job),
-                ])
-                .await
-            {
-                Ok(()) => {
-                    return Ok(Reply::ok(json!({"job_id": job_id})));
-                }
-                Err(StoreError::Conflict(_)) => continue,
+            let batch = vec![Mutation::UpdateInstance(instance), Mutation::PutJob(job)];
+            match self.ctx.engine.commit_unless_changed(batch).await {
+                Ok(true) => return Ok(Reply::ok(json!({"job_id": job_id}))),
+                Ok(false) => continue,
                 Err(e) => return Err(errors::store(e)),
             }
         }

@@ -969,11 +969,9 @@ impl StarRocks {
                 Mutation::PutOrder(order),
                 Mutation::PutJob(expiry),
             ];
-            match self.ctx.engine.commit(batch).await {
-                Ok(()) => {
-                    return Ok(json!(order_id));
-                }
-                Err(StoreError::Conflict(_)) => continue,
+            match self.ctx.engine.commit_unless_changed(batch).await {
+                Ok(true) => return Ok(json!(order_id)),
+                Ok(false) => continue,
                 Err(e) => return Err(store_error(e)),
             }
         }

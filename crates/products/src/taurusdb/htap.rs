@@ -12,7 +12,7 @@ use cloudtwin_core::{
     Document, FailedOutcome, Instance, JobError, JobOutcome, JobState, Product, TransitionKind,
 };
 use cloudtwin_huawei::{Call, HwError, Reply};
-use cloudtwin_store::{Mutation, StoreError};
+use cloudtwin_store::Mutation;
 use serde::de::IgnoredAny;
 use serde_json::{json, Map, Value};
 
@@ -322,11 +322,11 @@ impl TaurusDb {
     async fn commit_under(&self, parent: Instance, batch: Vec<Mutation>) -> Result<bool, HwError> {
         let mut guarded = vec![Mutation::UpdateInstance(parent)];
         guarded.extend(batch);
-        match self.ctx.engine.commit(guarded).await {
-            Ok(()) => Ok(true),
-            Err(StoreError::Conflict(_)) => Ok(false),
-            Err(e) => Err(internal(e)),
-        }
+        self.ctx
+            .engine
+            .commit_unless_changed(guarded)
+            .await
+            .map_err(internal)
     }
 
     /// The HTAP instance `sr_id` under the TaurusDB instance `parent_id`; anything else

@@ -196,19 +196,14 @@ impl TaurusDb {
             .billing
             .stamp_usage(None, &mut instance, self.ctx.clock.now_ms());
         let job_id = job.id.clone();
-        match self
+        let batch = vec![Mutation::UpdateInstance(instance), Mutation::PutJob(job)];
+        let committed = self
             .ctx
             .engine
-            .commit(vec![
-                Mutation::UpdateInstance(instance),
-                Mutation::PutJob(job),
-            ])
+            .commit_unless_changed(batch)
             .await
-        {
-            Ok(()) => Ok(Some(job_id)),
-            Err(StoreError::Conflict(_)) => Ok(None),
-            Err(e) => Err(internal(e)),
-        }
+            .map_err(internal)?;
+        Ok(committed.then_some(job_id))
     }
 
     /// ShowGaussMySqlJobInfo: one job of the caller's account, released instances included.
