@@ -141,30 +141,62 @@ pub fn verify(
     claim: &Claim,
     access_key_secret: &str,
 ) -> Result<(), SignatureError> {
-    let string_to_sign = if claim.scheme == Scheme::Acs3HmacSha256 {
-        // Checked first: a body changed in transit is a clearer error than a bad signature.
-        let sent = single_header(req.headers, CONTENT_SHA256)?
-            .ok_or_else(|| malformed(format!("missing {CONTENT_SHA256} header")))?;
-        let body_hash = hex::encode(Sha256::digest(req.body));
-        if !sent.eq_ignore_ascii_case(&body_hash) {
-            return Err(SignatureError::ContentHashMismatch);
+    let matched = match claim.scheme {
+        Scheme::Acs3HmacSha256 => {
+            // Checked first: a body changed in transit is a clearer error than a bad signature.
+            let sent = single_header(req.headers, CONTENT_SHA256)?
+                .ok_or_else(|| malformed(format!("missing {CONTENT_SHA256} header")))?;
+            let body_hash = Hex64::sha256(req.body);
+            if !sent.eq_ignore_ascii_case(body_hash.as_str()) {
+                return Err(SignatureError::ContentHashMismatch);
+            }
+            // Only the canonical request's digest is signed: hashed as it is written.
+            let mut canonical = Sha256::new();
+            write_acs3_canonical(req, claim, body_hash.as_str(), &mut canonical)?;
+            let mut mac = Hmac::<Sha256>::new_from_slice(access_key_secret.as_bytes())
+                .expect("HMAC accepts any key length");
+            mac.update(ACS3_ALGORITHM.as_bytes());
+            mac.update(b"\n");
+            mac.update(&Hex64::digest(canonical.finalize().into()).0);
+            mac.verify_slice(&claim.signature).is_ok()
         }
-        acs3_string_to_sign(&acs3_canonical(req, claim, &body_hash)?)
-    } else {
-        string_to_sign(req, claim)?
-    };
-    let computed = match claim.scheme {
-        Scheme::Acs3HmacSha256 => hmac_sha256(access_key_secret.as_bytes(), &string_to_sign),
-        Scheme::RoaHmacSha1 => hmac_sha1(access_key_secret.as_bytes(), &string_to_sign),
+        Scheme::RoaHmacSha1 => {
+            let computed = hmac_sha1(access_key_secret.as_bytes(), &roa_string_to_sign(req)?);
+            bool::from(computed.ct_eq(&claim.signature))
+        }
         // The v1 RPC key is the secret followed by '&' (an empty token secret).
         Scheme::RpcHmacSha1 => {
-            hmac_sha1(format!("{access_key_secret}&").as_bytes(), &string_to_sign)
+            let key = format!("{access_key_secret}&");
+            let computed = hmac_sha1(key.as_bytes(), &rpc_string_to_sign(req)?);
+            bool::from(computed.ct_eq(&claim.signature))
         }
     };
-    if bool::from(computed.ct_eq(&claim.signature)) {
+    if matched {
         Ok(())
     } else {
-        Err(SignatureError::Mismatch { string_to_sign })
+        // Built again for the message: only a refused request pays for the text.
+        Err(SignatureError::Mismatch {
+            string_to_sign: string_to_sign(req, claim)?,
+        })
+    }
+}
+
+/// A SHA-256 digest in lowercase hex, without allocating.
+struct Hex64([u8; 64]);
+
+impl Hex64 {
+    fn sha256(bytes: &[u8]) -> Self {
+        Self::digest(Sha256::digest(bytes).into())
+    }
+
+    fn digest(digest: [u8; 32]) -> Self {
+        let mut out = [0u8; 64];
+        hex::encode_to_slice(digest, &mut out).expect("64 hex digits for 32 bytes");
+        Hex64(out)
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).expect("hex digits are ASCII")
     }
 }
 
@@ -185,7 +217,7 @@ pub fn acs3_canonical_request(
     if claim.scheme != Scheme::Acs3HmacSha256 {
         return Err(malformed("not an ACS3 request"));
     }
-    acs3_canonical(req, claim, &hex::encode(Sha256::digest(req.body)))
+    acs3_canonical(req, claim, Hex64::sha256(req.body).as_str())
 }
 
 fn acs3_string_to_sign(canonical_request: &str) -> String {
@@ -195,33 +227,79 @@ fn acs3_string_to_sign(canonical_request: &str) -> String {
     )
 }
 
-/// The canonical request, given the body's hex SHA-256 (which `verify` has already computed).
+/// The canonical request, given the body's hex SHA-256.
 fn acs3_canonical(
     req: &SignedRequest,
     claim: &Claim,
     body_hash: &str,
 ) -> Result<String, SignatureError> {
-    let query = unique_sorted_params(req.raw_query.as_bytes(), Vec::new(), "query")?
-        .iter()
-        // Keys are not encoded: the SDK signs them as it put them in its query map.
-        .map(|(k, v)| format!("{k}={}", rfc3986(v)))
-        .collect::<Vec<_>>()
-        .join("&");
-    let mut headers = String::new();
-    for name in &claim.signed_headers {
-        let value = joined_header(req.headers, name)
-            .ok_or_else(|| malformed(format!("signed header {name} is missing")))?;
-        headers.push_str(name);
-        headers.push(':');
-        headers.push_str(&value);
-        headers.push('\n');
+    let mut text = String::new();
+    write_acs3_canonical(req, claim, body_hash, &mut text)?;
+    Ok(text)
+}
+
+/// Where a canonical request is written: kept as text (error messages, the client side)
+/// or hashed as it is written (verification needs only its digest).
+trait CanonicalSink {
+    fn put(&mut self, s: &str);
+}
+
+impl CanonicalSink for String {
+    fn put(&mut self, s: &str) {
+        self.push_str(s);
     }
-    let path = if req.path.is_empty() { "/" } else { req.path };
-    Ok(format!(
-        "{}\n{path}\n{query}\n{headers}\n{}\n{body_hash}",
-        req.method,
-        claim.signed_headers.join(";"),
-    ))
+}
+
+impl CanonicalSink for Sha256 {
+    fn put(&mut self, s: &str) {
+        self.update(s.as_bytes());
+    }
+}
+
+/// ACS3 canonical request (§1.3): method, path, sorted query, signed headers, their names,
+/// the body's hash; one per line.
+fn write_acs3_canonical(
+    req: &SignedRequest,
+    claim: &Claim,
+    body_hash: &str,
+    out: &mut impl CanonicalSink,
+) -> Result<(), SignatureError> {
+    let mut query: Vec<_> = form_urlencoded::parse(req.raw_query.as_bytes()).collect();
+    sort_unique(&mut query, "query")?;
+    out.put(req.method);
+    out.put("\n");
+    out.put(if req.path.is_empty() { "/" } else { req.path });
+    out.put("\n");
+    for (i, (key, value)) in query.iter().enumerate() {
+        if i > 0 {
+            out.put("&");
+        }
+        // Keys are not encoded: the SDK signs them as it put them in its query map.
+        out.put(key);
+        out.put("=");
+        for piece in utf8_percent_encode(value, RFC3986) {
+            out.put(piece);
+        }
+    }
+    out.put("\n");
+    for name in &claim.signed_headers {
+        out.put(name);
+        out.put(":");
+        if !put_joined_header(req.headers, name, out) {
+            return Err(malformed(format!("signed header {name} is missing")));
+        }
+        out.put("\n");
+    }
+    out.put("\n");
+    for (i, name) in claim.signed_headers.iter().enumerate() {
+        if i > 0 {
+            out.put(";");
+        }
+        out.put(name);
+    }
+    out.put("\n");
+    out.put(body_hash);
+    Ok(())
 }
 
 /// Client side: the ACS3 `Authorization` value for a request, signing every header given
@@ -530,12 +608,31 @@ fn header_values<'h>(
 
 /// Canonical value of a possibly repeated header: trimmed values, sorted, joined with ",".
 fn joined_header(headers: &[(String, String)], name: &str) -> Option<String> {
-    let mut values: Vec<&str> = header_values(headers, name).collect();
-    if values.is_empty() {
-        return None;
+    let mut joined = String::new();
+    put_joined_header(headers, name, &mut joined).then_some(joined)
+}
+
+/// Writes [`joined_header`]'s value; `false` (nothing written) when the header is absent.
+fn put_joined_header(
+    headers: &[(String, String)],
+    name: &str,
+    out: &mut impl CanonicalSink,
+) -> bool {
+    let mut values = header_values(headers, name);
+    let Some(first) = values.next() else {
+        return false;
+    };
+    match values.next() {
+        // The common case, written without a copy.
+        None => out.put(first),
+        Some(second) => {
+            let mut all = vec![first, second];
+            all.extend(values);
+            all.sort_unstable();
+            out.put(&all.join(","));
+        }
     }
-    values.sort_unstable();
-    Some(values.join(","))
+    true
 }
 
 /// A header that must not be repeated (its value drives a decision, not just the signature).
@@ -560,14 +657,23 @@ fn unique_sorted_params(
 ) -> Result<Vec<(String, String)>, SignatureError> {
     let mut params: Vec<(String, String)> = form_urlencoded::parse(wire).into_owned().collect();
     params.extend(extra);
-    params.sort_by(|a, b| a.0.cmp(&b.0));
-    if let Some(pair) = params.windows(2).find(|w| w[0].0 == w[1].0) {
+    sort_unique(&mut params, what)?;
+    Ok(params)
+}
+
+/// Sorts parameters by key bytes and rejects a key given twice.
+fn sort_unique<K: AsRef<str>, V>(params: &mut [(K, V)], what: &str) -> Result<(), SignatureError> {
+    params.sort_by(|a, b| a.0.as_ref().cmp(b.0.as_ref()));
+    if let Some(pair) = params
+        .windows(2)
+        .find(|w| w[0].0.as_ref() == w[1].0.as_ref())
+    {
         return Err(malformed(format!(
             "duplicate {what} parameter {}",
-            clip(&pair[0].0)
+            clip(pair[0].0.as_ref())
         )));
     }
-    Ok(params)
+    Ok(())
 }
 
 /// `2025-01-02T03:04:05Z` as every SDK sends it; any RFC 3339 form is accepted too.
