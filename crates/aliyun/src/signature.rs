@@ -16,6 +16,10 @@ use sha1::Sha1;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use cloudtwin_core::canonical::{
+    header_values, joined_header, put_joined_header, CanonicalSink, Hex64,
+};
+
 /// Python `quote(v, safe='~')`: everything except `A-Z a-z 0-9 - _ . ~` becomes `%XX` (uppercase).
 const RFC3986: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
@@ -157,7 +161,11 @@ pub fn verify(
                 .expect("HMAC accepts any key length");
             mac.update(ACS3_ALGORITHM.as_bytes());
             mac.update(b"\n");
-            mac.update(&Hex64::digest(canonical.finalize().into()).0);
+            mac.update(
+                Hex64::digest(canonical.finalize().into())
+                    .as_str()
+                    .as_bytes(),
+            );
             mac.verify_slice(&claim.signature).is_ok()
         }
         Scheme::RoaHmacSha1 => {
@@ -178,25 +186,6 @@ pub fn verify(
         Err(SignatureError::Mismatch {
             string_to_sign: string_to_sign(req, claim)?,
         })
-    }
-}
-
-/// A SHA-256 digest in lowercase hex, without allocating.
-struct Hex64([u8; 64]);
-
-impl Hex64 {
-    fn sha256(bytes: &[u8]) -> Self {
-        Self::digest(Sha256::digest(bytes).into())
-    }
-
-    fn digest(digest: [u8; 32]) -> Self {
-        let mut out = [0u8; 64];
-        hex::encode_to_slice(digest, &mut out).expect("64 hex digits for 32 bytes");
-        Hex64(out)
-    }
-
-    fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.0).expect("hex digits are ASCII")
     }
 }
 
@@ -236,24 +225,6 @@ fn acs3_canonical(
     let mut text = String::new();
     write_acs3_canonical(req, claim, body_hash, &mut text)?;
     Ok(text)
-}
-
-/// Where a canonical request is written: kept as text (error messages, the client side)
-/// or hashed as it is written (verification needs only its digest).
-trait CanonicalSink {
-    fn put(&mut self, s: &str);
-}
-
-impl CanonicalSink for String {
-    fn put(&mut self, s: &str) {
-        self.push_str(s);
-    }
-}
-
-impl CanonicalSink for Sha256 {
-    fn put(&mut self, s: &str) {
-        self.update(s.as_bytes());
-    }
 }
 
 /// ACS3 canonical request (§1.3): method, path, sorted query, signed headers, their names,
@@ -593,46 +564,6 @@ fn decode_sha1_signature(sig: &str) -> Result<Vec<u8>, SignatureError> {
         .ok()
         .filter(|s| s.len() == 20)
         .ok_or_else(|| malformed("signature is not a base64 HMAC-SHA1 digest"))
-}
-
-/// Trimmed values of every header called `name`, in wire order.
-fn header_values<'h>(
-    headers: &'h [(String, String)],
-    name: &'h str,
-) -> impl Iterator<Item = &'h str> + 'h {
-    headers
-        .iter()
-        .filter(move |(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.trim())
-}
-
-/// Canonical value of a possibly repeated header: trimmed values, sorted, joined with ",".
-fn joined_header(headers: &[(String, String)], name: &str) -> Option<String> {
-    let mut joined = String::new();
-    put_joined_header(headers, name, &mut joined).then_some(joined)
-}
-
-/// Writes [`joined_header`]'s value; `false` (nothing written) when the header is absent.
-fn put_joined_header(
-    headers: &[(String, String)],
-    name: &str,
-    out: &mut impl CanonicalSink,
-) -> bool {
-    let mut values = header_values(headers, name);
-    let Some(first) = values.next() else {
-        return false;
-    };
-    match values.next() {
-        // The common case, written without a copy.
-        None => out.put(first),
-        Some(second) => {
-            let mut all = vec![first, second];
-            all.extend(values);
-            all.sort_unstable();
-            out.put(&all.join(","));
-        }
-    }
-    true
 }
 
 /// A header that must not be repeated (its value drives a decision, not just the signature).
