@@ -47,9 +47,10 @@ pub struct RawResponse {
 
 pub struct Gateway {
     apis: Vec<Arc<dyn HuaweiApi>>,
-    /// Every route of every api, with the index of its api and its count of segments,
-    /// so most are passed over with one comparison.
-    routes: Vec<(usize, &'static Route, usize)>,
+    /// Every route of every api, with the index of its api and its path split once
+    /// (splitting every template on every request was a seventh of a describe), kept
+    /// by their count of segments: a path is matched only against templates as long.
+    routes_by_length: Vec<Vec<(usize, &'static Route, Vec<Segment>)>>,
     keys: Arc<dyn KeyResolver>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdSource>,
@@ -86,15 +87,19 @@ impl Gateway {
         tokens: TokenKey,
         regions: Regions,
     ) -> Self {
-        let routes = apis
-            .iter()
-            .enumerate()
-            .flat_map(|(index, api)| api.routes().iter().map(move |r| (index, r)))
-            .map(|(index, route)| (index, route, route.path.split('/').count()))
-            .collect();
+        let mut routes_by_length: Vec<Vec<_>> = Vec::new();
+        for (index, api) in apis.iter().enumerate() {
+            for route in api.routes() {
+                let template: Vec<Segment> = route.path.split('/').map(Segment::of).collect();
+                if routes_by_length.len() <= template.len() {
+                    routes_by_length.resize_with(template.len() + 1, Vec::new);
+                }
+                routes_by_length[template.len()].push((index, route, template));
+            }
+        }
         Self {
             apis,
-            routes,
+            routes_by_length,
             keys,
             clock,
             ids,
@@ -223,15 +228,16 @@ impl Gateway {
         };
         let segments = decoded_segments(path);
         let mut best: Option<(Vec<bool>, Matched<'_>)> = None;
-        for &(index, route, length) in &self.routes {
-            if length != segments.len() || route.method != method {
+        let candidates = self.routes_by_length.get(segments.len());
+        for (index, route, template) in candidates.into_iter().flatten() {
+            if route.method != method {
                 continue;
             }
-            let Some((rank, params)) = match_template(route.path, &segments) else {
+            let Some((rank, params)) = match_template(template, &segments) else {
                 continue;
             };
             if best.as_ref().is_none_or(|(r, _)| rank < *r) {
-                let api = &self.apis[index];
+                let api = &self.apis[*index];
                 best = Some((rank, Matched { api, route, params }));
             }
         }
@@ -417,41 +423,48 @@ fn decoded_segments(path: &str) -> Vec<Cow<'_, str>> {
         .collect()
 }
 
+/// One segment of a route's path template.
+enum Segment {
+    Literal(&'static str),
+    /// `{name}`: any non-empty segment.
+    Param(&'static str),
+}
+
+impl Segment {
+    fn of(part: &'static str) -> Segment {
+        match part.strip_prefix('{').and_then(|n| n.strip_suffix('}')) {
+            Some(name) => Segment::Param(name),
+            None => Segment::Literal(part),
+        }
+    }
+}
+
 /// `Some((rank, params))` if the template matches; rank has `true` at each `{param}`.
 fn match_template(
-    template: &str,
+    template: &[Segment],
     segments: &[Cow<'_, str>],
 ) -> Option<(Vec<bool>, BTreeMap<String, String>)> {
     // Most templates fail within a few segments: nothing is allocated until one matches.
-    let mut parts = template.split('/');
-    for decoded in segments {
-        let part = parts.next()?;
-        let fits = match param_name(part) {
-            Some(_) => !decoded.is_empty(),
-            None => part == decoded,
-        };
-        if !fits {
-            return None;
-        }
-    }
-    if parts.next().is_some() {
+    let fits = template.len() == segments.len()
+        && template
+            .iter()
+            .zip(segments)
+            .all(|(part, decoded)| match part {
+                Segment::Param(_) => !decoded.is_empty(),
+                Segment::Literal(literal) => literal == decoded,
+            });
+    if !fits {
         return None;
     }
     let mut rank = Vec::with_capacity(segments.len());
     let mut params = BTreeMap::new();
-    for (part, decoded) in template.split('/').zip(segments) {
-        let name = param_name(part);
-        rank.push(name.is_some());
-        if let Some(name) = name {
-            params.insert(name.to_owned(), decoded.clone().into_owned());
+    for (part, decoded) in template.iter().zip(segments) {
+        rank.push(matches!(part, Segment::Param(_)));
+        if let Segment::Param(name) = part {
+            params.insert((*name).to_owned(), decoded.clone().into_owned());
         }
     }
     Some((rank, params))
-}
-
-/// `name` for a `{name}` template segment.
-fn param_name(part: &str) -> Option<&str> {
-    part.strip_prefix('{').and_then(|n| n.strip_suffix('}'))
 }
 
 fn decode_body(req: &RawRequest) -> (Value, Option<String>) {
@@ -474,25 +487,39 @@ fn mask(ak: &str) -> String {
 mod tests {
     use super::*;
 
+    fn template(path: &'static str) -> Vec<Segment> {
+        path.split('/').map(Segment::of).collect()
+    }
+
     fn segments(p: &str) -> Vec<Cow<'_, str>> {
         decoded_segments(p)
     }
 
     #[test]
     fn templates_match_and_rank() {
-        let (rank, params) =
-            match_template("/v3/{project_id}/instances", &segments("/v3/abc/instances")).unwrap();
+        let (rank, params) = match_template(
+            &template("/v3/{project_id}/instances"),
+            &segments("/v3/abc/instances"),
+        )
+        .unwrap();
         assert_eq!(rank, vec![false, false, true, false]);
         assert_eq!(params["project_id"], "abc");
-        assert!(match_template("/v3/{project_id}/instances", &segments("/v3/abc")).is_none());
-        assert!(match_template("/v3/{project_id}", &segments("/v3/")).is_none());
-        let (_, p) =
-            match_template("/v2/{project_id}/x", &segments("/v2/%7Bproject_id%7D/x")).unwrap();
+        assert!(match_template(
+            &template("/v3/{project_id}/instances"),
+            &segments("/v3/abc")
+        )
+        .is_none());
+        assert!(match_template(&template("/v3/{project_id}"), &segments("/v3/")).is_none());
+        let (_, p) = match_template(
+            &template("/v2/{project_id}/x"),
+            &segments("/v2/%7Bproject_id%7D/x"),
+        )
+        .unwrap();
         assert_eq!(p["project_id"], "{project_id}");
-        let literal = match_template("/v3/projects", &segments("/v3/projects"))
+        let literal = match_template(&template("/v3/projects"), &segments("/v3/projects"))
             .unwrap()
             .0;
-        let param = match_template("/v3/{project_id}", &segments("/v3/projects"))
+        let param = match_template(&template("/v3/{project_id}"), &segments("/v3/projects"))
             .unwrap()
             .0;
         assert!(literal < param);
