@@ -16,9 +16,7 @@ use sha1::Sha1;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use cloudtwin_core::canonical::{
-    header_values, joined_header, put_joined_header, CanonicalSink, Hex64,
-};
+use cloudtwin_signing::{header_values, joined_header, put_joined_header, CanonicalSink, Hex64};
 
 /// Python `quote(v, safe='~')`: everything except `A-Z a-z 0-9 - _ . ~` becomes `%XX` (uppercase).
 const RFC3986: &AsciiSet = &NON_ALPHANUMERIC

@@ -4,7 +4,6 @@
 pub mod account;
 pub mod billing;
 pub mod body;
-pub mod canonical;
 pub mod clock;
 pub mod control;
 pub mod document;

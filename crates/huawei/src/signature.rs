@@ -12,7 +12,7 @@ use percent_encoding::{percent_decode_str, percent_encode, AsciiSet, NON_ALPHANU
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use cloudtwin_core::canonical::{joined_header, put_joined_header, CanonicalSink, Hex64};
+use cloudtwin_signing::{joined_header, put_joined_header, CanonicalSink, Hex64};
 
 /// The only algorithm the SDKs use by default (`HttpConfig.signing_algorithm`).
 pub const ALGORITHM: &str = "SDK-HMAC-SHA256";

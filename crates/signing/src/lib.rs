@@ -1,4 +1,5 @@
-//! Pieces both dialects' signature checks build their canonical requests from.
+//! Pieces both dialects' signature checks build their canonical requests from. Below the
+//! dialects and beside the core, which knows nothing of HTTP.
 
 use sha2::{Digest, Sha256};
 
