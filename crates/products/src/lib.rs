@@ -9,6 +9,7 @@ pub mod iam;
 pub mod location;
 pub mod openanalytics;
 pub mod params;
+pub mod parsed;
 pub mod rocketmq;
 pub mod starrocks;
 pub mod sts;

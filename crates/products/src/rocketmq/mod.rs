@@ -43,6 +43,7 @@ use create::{body_of, CreateBody, NewSize, ResizeBody, UpdateBody};
 use errors::bad_body;
 use model::{instance_view, task_view, Doc, Members};
 
+use crate::parsed::ParsedDocs;
 use crate::{Context, Transition, WRITE_RETRIES};
 
 const CREATING: &str = "CREATING";
@@ -80,6 +81,7 @@ const STATUSES: &[&str] = &[
 pub struct RocketMq {
     ctx: Context,
     catalog: Catalog,
+    docs: ParsedDocs<Doc>,
 }
 
 /// A query parameter: absent or empty → `None`.
@@ -112,7 +114,11 @@ fn bool_param(call: &Call<'_>, name: &str) -> Result<Option<bool>, HwError> {
 
 impl RocketMq {
     pub fn new(ctx: Context, catalog: Catalog) -> Self {
-        Self { ctx, catalog }
+        Self {
+            ctx,
+            catalog,
+            docs: ParsedDocs::default(),
+        }
     }
 
     /// An id shaped like DMS's: a lowercase UUID.
@@ -150,16 +156,20 @@ impl RocketMq {
 
     /// A live instance of the caller's in the call's project (region), with its doc.
     async fn load(&self, call: &Call<'_>, id: &str) -> Result<(Instance, Doc), HwError> {
+        let instance = self.find(call, id).await?;
+        let doc = Doc::from_instance(&instance).map_err(HwError::internal)?;
+        Ok((instance, doc))
+    }
+
+    /// The caller's live instance `id` in the project's region.
+    async fn find(&self, call: &Call<'_>, id: &str) -> Result<Instance, HwError> {
         let region = &call.project()?.region;
-        let instance = self
-            .ctx
+        self.ctx
             .live_instance(&call.caller()?.account_id, Product::RocketMq, id)
             .await
             .map_err(errors::store)?
             .filter(|i| &i.region == region && i.status != UNPAID)
-            .ok_or_else(errors::not_found)?;
-        let doc = Doc::from_instance(&instance).map_err(HwError::internal)?;
-        Ok((instance, doc))
+            .ok_or_else(errors::not_found)
     }
 
     /// The query for the caller's RocketMQ instances in the project's region; callers add
@@ -273,7 +283,8 @@ impl RocketMq {
     }
 
     async fn show(&self, call: &Call<'_>) -> Result<Reply, HwError> {
-        let (instance, doc) = self.load(call, Self::instance_id(call)?).await?;
+        let instance = self.find(call, Self::instance_id(call)?).await?;
+        let doc = self.docs.of(&instance).map_err(HwError::internal)?;
         Ok(Reply::ok(Body::print(&instance_view(
             &instance,
             &doc,
@@ -333,7 +344,7 @@ impl RocketMq {
             .items
             .iter()
             .map(|i| {
-                let doc = Doc::from_instance(i).map_err(HwError::internal)?;
+                let doc = self.docs.of(i).map_err(HwError::internal)?;
                 Ok(instance_view(i, &doc, &self.catalog, true))
             })
             .collect::<Result<_, HwError>>()?;

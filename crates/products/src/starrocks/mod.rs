@@ -24,6 +24,7 @@ use model::{instance_view, node_group_view, Doc, NodeGroup, VSwitch};
 
 use crate::billing::{self, BillingError};
 use crate::params::{self, required, text, Page};
+use crate::parsed::ParsedDocs;
 use crate::{
     request_hash, typed_request_hash, Context, Errors, Transition, CLIENT_TOKEN_TTL_MS,
     TYPED_HASH_PREFIX, WRITE_RETRIES,
@@ -114,11 +115,16 @@ fn page(input: &Input) -> Result<Page, AliError> {
 pub struct StarRocks {
     ctx: Context,
     catalog: Catalog,
+    docs: ParsedDocs<Doc>,
 }
 
 impl StarRocks {
     pub fn new(ctx: Context, catalog: Catalog) -> Self {
-        Self { ctx, catalog }
+        Self {
+            ctx,
+            catalog,
+            docs: ParsedDocs::default(),
+        }
     }
 
     fn new_id(&self, prefix: &str) -> String {
@@ -459,7 +465,7 @@ impl StarRocks {
         let docs = found
             .items
             .iter()
-            .map(|instance| Doc::from_instance(instance).map_err(AliError::internal))
+            .map(|instance| self.docs.of(instance).map_err(AliError::internal))
             .collect::<Result<Vec<_>, _>>()?;
         let data: Vec<_> = found
             .items
