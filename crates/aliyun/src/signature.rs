@@ -13,10 +13,12 @@ use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use sha1::Sha1;
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-use cloudtwin_signing::{header_values, joined_header, put_joined_header, CanonicalSink, Hex64};
+use cloudtwin_signing::{
+    header_values, joined_header, put_joined_header, sha256_of, CanonicalSink, Hex64,
+};
 
 /// Python `quote(v, safe='~')`: everything except `A-Z a-z 0-9 - _ . ~` becomes `%XX` (uppercase).
 const RFC3986: &AsciiSet = &NON_ALPHANUMERIC
@@ -153,17 +155,11 @@ pub fn verify(
                 return Err(SignatureError::ContentHashMismatch);
             }
             // Only the canonical request's digest is signed: hashed as it is written.
-            let mut canonical = Sha256::new();
-            write_acs3_canonical(req, claim, body_hash.as_str(), &mut canonical)?;
+            let canonical =
+                sha256_of(|hasher| write_acs3_canonical(req, claim, body_hash.as_str(), hasher))?;
             let mut mac = Hmac::<Sha256>::new_from_slice(access_key_secret.as_bytes())
                 .expect("HMAC accepts any key length");
-            mac.update(ACS3_ALGORITHM.as_bytes());
-            mac.update(b"\n");
-            mac.update(
-                Hex64::digest(canonical.finalize().into())
-                    .as_str()
-                    .as_bytes(),
-            );
+            put_acs3_string_to_sign(canonical.as_str(), &mut mac);
             mac.verify_slice(&claim.signature).is_ok()
         }
         Scheme::RoaHmacSha1 => {
@@ -208,10 +204,19 @@ pub fn acs3_canonical_request(
 }
 
 fn acs3_string_to_sign(canonical_request: &str) -> String {
-    format!(
-        "{ACS3_ALGORITHM}\n{}",
-        hex::encode(Sha256::digest(canonical_request.as_bytes()))
-    )
+    let mut text = String::new();
+    put_acs3_string_to_sign(
+        Hex64::sha256(canonical_request.as_bytes()).as_str(),
+        &mut text,
+    );
+    text
+}
+
+/// The algorithm, then the canonical request's hex SHA-256.
+fn put_acs3_string_to_sign(canonical_digest: &str, out: &mut impl CanonicalSink) {
+    out.put(ACS3_ALGORITHM);
+    out.put("\n");
+    out.put(canonical_digest);
 }
 
 /// The canonical request, given the body's hex SHA-256.
@@ -647,6 +652,7 @@ fn clip(s: &str) -> &str {
 mod tests {
     use super::*;
     use serde_json::Value;
+    use sha2::Digest;
 
     const VECTORS: &str = include_str!(concat!(
         env!("CARGO_MANIFEST_DIR"),

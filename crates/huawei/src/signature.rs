@@ -9,10 +9,10 @@
 
 use hmac::{Hmac, Mac};
 use percent_encoding::{percent_decode_str, percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-use cloudtwin_signing::{joined_header, put_joined_header, CanonicalSink, Hex64};
+use cloudtwin_signing::{joined_header, put_joined_header, sha256_of, CanonicalSink, Hex64};
 
 /// The only algorithm the SDKs use by default (`HttpConfig.signing_algorithm`).
 pub const ALGORITHM: &str = "SDK-HMAC-SHA256";
@@ -270,11 +270,20 @@ fn put_canonical_request(
 /// The string-to-sign for a claim (not secret; useful for diagnostics).
 pub fn string_to_sign(req: &SignedRequest, claim: &Claim) -> Result<String, SignatureError> {
     let canonical = canonical_request(req, &claim.signed_headers)?;
-    Ok(format!(
-        "{ALGORITHM}\n{}\n{}",
-        claim.sdk_date,
-        Hex64::sha256(canonical.as_bytes()).as_str()
-    ))
+    let mut text = String::new();
+    put_string_to_sign(
+        &claim.sdk_date,
+        Hex64::sha256(canonical.as_bytes()).as_str(),
+        &mut text,
+    );
+    Ok(text)
+}
+
+/// The algorithm, the `X-Sdk-Date`, then the canonical request's hex SHA-256.
+fn put_string_to_sign(sdk_date: &str, canonical_digest: &str, out: &mut impl CanonicalSink) {
+    for piece in [ALGORITHM, "\n", sdk_date, "\n", canonical_digest] {
+        out.put(piece);
+    }
 }
 
 fn hmac_hex(secret: &str, msg: &str) -> String {
@@ -287,18 +296,10 @@ fn hmac_hex(secret: &str, msg: &str) -> String {
 /// Recomputes the signature with `secret` and compares it in constant time. The canonical
 /// request is hashed as it is written: an accepted request builds no string.
 pub fn verify(req: &SignedRequest, claim: &Claim, secret: &str) -> Result<(), SignatureError> {
-    let mut canonical = Sha256::new();
-    put_canonical_request(req, &claim.signed_headers, &mut canonical)?;
+    let canonical = sha256_of(|hasher| put_canonical_request(req, &claim.signed_headers, hasher))?;
     let mut mac =
         Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
-    for piece in [ALGORITHM, "\n", &claim.sdk_date, "\n"] {
-        mac.update(piece.as_bytes());
-    }
-    mac.update(
-        Hex64::digest(canonical.finalize().into())
-            .as_str()
-            .as_bytes(),
-    );
+    put_string_to_sign(&claim.sdk_date, canonical.as_str(), &mut mac);
     let expected = Hex64::digest(mac.finalize().into_bytes().into());
     if bool::from(
         expected

@@ -1,6 +1,7 @@
 //! Pieces both dialects' signature checks build their canonical requests from. Below the
 //! dialects and beside the core, which knows nothing of HTTP.
 
+use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 /// Where a canonical request is written: kept as text (error messages, the client side)
@@ -22,6 +23,20 @@ impl CanonicalSink for Sha256 {
     fn put(&mut self, s: &str) {
         self.update(s.as_bytes());
     }
+}
+
+impl CanonicalSink for Hmac<Sha256> {
+    #[inline]
+    fn put(&mut self, s: &str) {
+        self.update(s.as_bytes());
+    }
+}
+
+/// The hex SHA-256 of what `write` puts, built from no string.
+pub fn sha256_of<E>(write: impl FnOnce(&mut Sha256) -> Result<(), E>) -> Result<Hex64, E> {
+    let mut hasher = Sha256::new();
+    write(&mut hasher)?;
+    Ok(Hex64::digest(hasher.finalize().into()))
 }
 
 /// Trimmed values of every header called `name` (any case), in wire order.
