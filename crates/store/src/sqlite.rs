@@ -136,6 +136,16 @@ CREATE TABLE IF NOT EXISTS orders (
 CREATE INDEX IF NOT EXISTS orders_instance ON orders(account_id, instance_id, created_ms);
 ";
 
+/// What the writer thread receives.
+enum WriterMsg {
+    Cmd(WriteCmd),
+    /// The sync thread has answered everything handed to it.
+    SyncIdle,
+    /// The store is dropped: commit what is open, then end (the sync thread holds a sender,
+    /// so the channel never closes by itself).
+    Stop,
+}
+
 enum WriteCmd {
     Batch(Vec<Mutation>, oneshot::Sender<Result<()>>),
     Claim {
@@ -228,8 +238,14 @@ type ExecFn = Box<dyn FnOnce(&Connection) -> Result<()> + Send>;
 
 pub struct SqliteStore {
     path: std::path::PathBuf,
-    writer: mpsc::Sender<WriteCmd>,
+    writer: mpsc::Sender<WriterMsg>,
     readers: Mutex<Vec<Connection>>,
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        let _ = self.writer.send(WriterMsg::Stop);
+    }
 }
 
 fn unavailable(e: rusqlite::Error) -> StoreError {
@@ -286,13 +302,16 @@ impl SqliteStore {
         let tail_due = Arc::new(AtomicBool::new(false));
         let tail_due_writer = tail_due.clone();
         let (to_sync, unsynced) = mpsc::channel();
+        let sync_idle = Arc::new(AtomicBool::new(true));
+        let sync_idle_writer = sync_idle.clone();
+        let writer = tx.clone();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || writer_loop(conn, rx, to_sync, wake, tail_due_writer))
+            .spawn(move || writer_loop(conn, rx, to_sync, sync_idle_writer, wake, tail_due_writer))
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         std::thread::Builder::new()
             .name("sqlite-sync".into())
-            .spawn(move || sync_loop(wal, unsynced))
+            .spawn(move || sync_loop(wal, unsynced, sync_idle, writer))
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
@@ -310,7 +329,9 @@ impl SqliteStore {
     async fn ask<T>(&self, cmd: impl FnOnce(oneshot::Sender<Result<T>>) -> WriteCmd) -> Result<T> {
         let stopped = || StoreError::Unavailable("the writer thread has stopped".into());
         let (reply, answer) = oneshot::channel();
-        self.writer.send(cmd(reply)).map_err(|_| stopped())?;
+        self.writer
+            .send(WriterMsg::Cmd(cmd(reply)))
+            .map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }
 
@@ -390,30 +411,56 @@ fn migrate(conn: &mut Connection) -> Result<()> {
 
 fn writer_loop(
     mut conn: Connection,
-    rx: mpsc::Receiver<WriteCmd>,
+    rx: mpsc::Receiver<WriterMsg>,
     to_sync: mpsc::Sender<Vec<Outcome>>,
+    sync_idle: Arc<AtomicBool>,
     wake_checkpointer: mpsc::SyncSender<()>,
     tail_due: Arc<AtomicBool>,
 ) {
     let mut tokens = TokenIndex::default();
-    while let Ok(first) = rx.recv() {
-        let mut group = vec![first];
-        while group.len() < MAX_GROUP {
-            match rx.try_recv() {
-                Ok(cmd) => group.push(cmd),
-                Err(_) => break,
-            }
-        }
-        let outcomes = run_group(&mut conn, &mut tokens, group);
-        if to_sync.send(outcomes).is_err() {
+    let mut open = OpenGroup::default();
+    let hand_over = |outcomes: Vec<Outcome>| {
+        if !outcomes.is_empty() && to_sync.send(outcomes).is_err() {
             tracing::error!("the WAL sync thread has stopped; writes are no longer answered");
         }
-        if tail_due.swap(false, Ordering::Relaxed) {
-            finish_checkpoint(&conn);
+    };
+    let mut stopping = false;
+    while !stopping {
+        let Ok(first) = rx.recv() else { break };
+        let mut next = Some(first);
+        let mut committed = false;
+        while let Some(msg) = next {
+            match msg {
+                WriterMsg::Cmd(cmd) => {
+                    let done = open.run(&mut conn, &mut tokens, cmd);
+                    committed |= !done.is_empty();
+                    hand_over(done);
+                }
+                WriterMsg::SyncIdle => {}
+                WriterMsg::Stop => stopping = true,
+            }
+            if stopping || open.len() >= MAX_GROUP {
+                break;
+            }
+            next = rx.try_recv().ok();
         }
-        // A wake-up already pending covers this commit too.
-        let _ = wake_checkpointer.try_send(());
+        // The group is committed once the sync thread can take it at once: until then,
+        // the commands that arrive join it, so one commit (and its WAL pages) serves more.
+        if !open.is_empty()
+            && (stopping || open.len() >= MAX_GROUP || sync_idle.swap(false, Ordering::AcqRel))
+        {
+            hand_over(open.commit(&conn, &mut tokens));
+            committed = true;
+        }
+        if committed && open.is_empty() {
+            if tail_due.swap(false, Ordering::Relaxed) {
+                finish_checkpoint(&conn);
+            }
+            // A wake-up already pending covers this commit too.
+            let _ = wake_checkpointer.try_send(());
+        }
     }
+    hand_over(open.commit(&conn, &mut tokens));
 }
 
 /// Copies the frames committed since the checkpointer's last pass, so that the next
@@ -435,14 +482,33 @@ fn wal_path(db: &Path) -> std::path::PathBuf {
 }
 
 /// Makes committed groups durable, then answers them. The writer commits with
-/// `synchronous=NORMAL` (no sync per commit) and goes on with the next group while this
-/// thread runs one fdatasync(2) for every group committed so far: a group's frames were
+/// `synchronous=NORMAL` (no sync per commit) and runs the next group's commands while this
+/// thread runs one fdatasync(2) for every group committed so far, then commits that group
+/// when this thread says it is idle (`WriterMsg::SyncIdle`): a group's frames were
 /// written before it was queued here, and a sync of the file covers every write made
 /// before it, through any descriptor. Checkpoints and WAL restarts keep their own syncs
 /// under NORMAL, so a synced commit survives power loss as under FULL.
-fn sync_loop(wal: std::fs::File, unsynced: mpsc::Receiver<Vec<Outcome>>) {
-    while let Ok(first) = unsynced.recv() {
-        let mut waiting = first;
+fn sync_loop(
+    wal: std::fs::File,
+    unsynced: mpsc::Receiver<Vec<Outcome>>,
+    idle: Arc<AtomicBool>,
+    writer: mpsc::Sender<WriterMsg>,
+) {
+    loop {
+        let mut waiting = match unsynced.try_recv() {
+            Ok(first) => first,
+            Err(mpsc::TryRecvError::Disconnected) => break,
+            Err(mpsc::TryRecvError::Empty) => {
+                // Nothing to sync: the writer's open group can be committed and handed over.
+                idle.store(true, Ordering::Release);
+                // Gone only once the store is dropped, when nothing waits for this.
+                let _ = writer.send(WriterMsg::SyncIdle);
+                match unsynced.recv() {
+                    Ok(first) => first,
+                    Err(_) => break,
+                }
+            }
+        };
         while let Ok(more) = unsynced.try_recv() {
             waiting.extend(more);
         }
@@ -493,58 +559,112 @@ fn checkpoint_loop(conn: Connection, woken: mpsc::Receiver<()>, tail_due: Arc<At
     }
 }
 
-/// Commits the group; the answers wait for the sync.
+/// Runs `group` and commits it (tests: the writer builds its groups as commands arrive).
+#[cfg(test)]
 fn run_group(conn: &mut Connection, tokens: &mut TokenIndex, group: Vec<WriteCmd>) -> Vec<Outcome> {
-    commit_whole(conn, tokens, group).unwrap_or_else(|group| commit_group(conn, tokens, group))
+    let mut open = OpenGroup::default();
+    let mut outcomes = Vec::new();
+    for cmd in group {
+        outcomes.extend(open.run(conn, tokens, cmd));
+    }
+    outcomes.extend(open.commit(conn, tokens));
+    outcomes
 }
 
-/// Commits the group in one transaction with no savepoint per command, which would copy
-/// every page a command touches to the sub-journal (about a quarter of the writer's work
-/// for a create). Hands the group back, with nothing written, if a command failed (to be
-/// run again one savepoint per command, so that only it fails) or cannot be run twice.
-fn commit_whole(
-    conn: &mut Connection,
-    tokens: &mut TokenIndex,
-    group: Vec<WriteCmd>,
-) -> std::result::Result<Vec<Outcome>, Vec<WriteCmd>> {
-    if group.iter().any(|cmd| matches!(cmd, WriteCmd::Exec(..))) {
-        return Err(group);
+/// The commands the writer has run in its open transaction, not yet committed. They run
+/// with no savepoint each, which would copy every page a command touches to the
+/// sub-journal (about a quarter of the writer's work for a create).
+#[derive(Default)]
+struct OpenGroup {
+    cmds: Vec<WriteCmd>,
+    ran: Vec<Ran>,
+}
+
+impl OpenGroup {
+    fn len(&self) -> usize {
+        self.cmds.len()
     }
-    tokens.begin();
-    let mut ran = Vec::with_capacity(group.len());
-    let committed = (|| -> Result<std::result::Result<(), ()>> {
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(unavailable)?;
-        for cmd in &group {
-            match cmd.run(&tx, tokens) {
-                Ok(r) => ran.push(r),
-                // Dropping the transaction rolls it back.
-                Err(_) => return Ok(Err(())),
+
+    fn is_empty(&self) -> bool {
+        self.cmds.is_empty()
+    }
+
+    /// Runs `cmd` in the open transaction, beginning one if none is. Answers the outcomes
+    /// that were committed on the way, to be synced: an `Exec`, which runs alone after the
+    /// open group is committed; or, if `cmd` failed, it and the commands before it, run
+    /// again one savepoint each so that only it fails (`commit_group`).
+    fn run(
+        &mut self,
+        conn: &mut Connection,
+        tokens: &mut TokenIndex,
+        cmd: WriteCmd,
+    ) -> Vec<Outcome> {
+        if matches!(cmd, WriteCmd::Exec(..)) {
+            let mut outcomes = self.commit(conn, tokens);
+            outcomes.extend(commit_group(conn, tokens, vec![cmd]));
+            return outcomes;
+        }
+        if self.is_empty() {
+            tokens.begin();
+            if let Err(e) = exec(conn, "BEGIN IMMEDIATE", []) {
+                return vec![cmd.outcome(Err(unavailable(e)))];
             }
         }
-        tx.commit().map_err(unavailable).map(Ok)
-    })();
-    match committed {
-        Ok(Ok(())) => {
-            tokens.committed();
-            Ok(group
-                .into_iter()
-                .zip(ran)
-                .map(|(cmd, r)| cmd.outcome(Ok(r)))
-                .collect())
+        match cmd.run(conn, tokens) {
+            Ok(r) => {
+                self.cmds.push(cmd);
+                self.ran.push(r);
+                Vec::new()
+            }
+            Err(_) => {
+                let mut group = self.abandon(conn, tokens);
+                group.push(cmd);
+                commit_group(conn, tokens, group)
+            }
         }
-        Ok(Err(())) => {
-            tokens.rollback_to(0);
-            Err(group)
+    }
+
+    /// Commits the open transaction: the outcomes of its commands, or the commit's error
+    /// for each of them (then nothing was written).
+    fn commit(&mut self, conn: &Connection, tokens: &mut TokenIndex) -> Vec<Outcome> {
+        if self.is_empty() {
+            return Vec::new();
         }
-        Err(e) => {
-            tracing::error!(error = %e, "sqlite group commit failed");
-            tokens.invalidate();
-            Ok(group
-                .into_iter()
-                .map(|cmd| cmd.outcome(Err(e.clone())))
-                .collect())
+        let cmds = std::mem::take(&mut self.cmds);
+        let ran = std::mem::take(&mut self.ran);
+        match exec(conn, "COMMIT", []) {
+            Ok(_) => {
+                tokens.committed();
+                cmds.into_iter()
+                    .zip(ran)
+                    .map(|(cmd, r)| cmd.outcome(Ok(r)))
+                    .collect()
+            }
+            Err(e) => {
+                let e = unavailable(e);
+                tracing::error!(error = %e, "sqlite group commit failed");
+                rollback(conn);
+                tokens.invalidate();
+                cmds.into_iter()
+                    .map(|cmd| cmd.outcome(Err(e.clone())))
+                    .collect()
+            }
+        }
+    }
+
+    /// Rolls the open transaction back and hands its commands back, with nothing written.
+    fn abandon(&mut self, conn: &Connection, tokens: &mut TokenIndex) -> Vec<WriteCmd> {
+        rollback(conn);
+        tokens.rollback_to(0);
+        self.ran.clear();
+        std::mem::take(&mut self.cmds)
+    }
+}
+
+fn rollback(conn: &Connection) {
+    if !conn.is_autocommit() {
+        if let Err(e) = exec(conn, "ROLLBACK", []) {
+            tracing::error!(error = %e, "sqlite rollback failed");
         }
     }
 }
@@ -1731,6 +1851,53 @@ mod tests {
             .commit(vec![Mutation::PutJob(job("j-2", "c-1", 0))])
             .await
             .unwrap();
+    }
+
+    #[test]
+    fn commands_that_arrive_during_a_sync_join_one_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        drop(SqliteStore::open(&path).unwrap());
+        let (tx, rx) = mpsc::channel();
+        let (to_sync, unsynced) = mpsc::channel();
+        let (wake, _woken) = mpsc::sync_channel(1);
+        let sync_idle = Arc::new(AtomicBool::new(false));
+        let writer = {
+            let (conn, sync_idle) = (open(&path).unwrap(), sync_idle.clone());
+            let tail_due = Arc::new(AtomicBool::new(false));
+            std::thread::spawn(move || writer_loop(conn, rx, to_sync, sync_idle, wake, tail_due))
+        };
+        let answers: Vec<_> = (0..3)
+            .map(|i| {
+                let (reply, answer) = oneshot::channel();
+                let account = crate::conformance::account(&format!("a{i}"), &format!("n{i}"));
+                let batch = vec![Mutation::InsertAccount(account)];
+                tx.send(WriterMsg::Cmd(WriteCmd::Batch(batch, reply)))
+                    .unwrap();
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                answer
+            })
+            .collect();
+        let wait = std::time::Duration::from_millis(100);
+        assert!(
+            unsynced.recv_timeout(wait).is_err(),
+            "nothing is committed while the sync thread is busy"
+        );
+        sync_idle.store(true, Ordering::Release);
+        tx.send(WriterMsg::SyncIdle).unwrap();
+        let group = unsynced.recv_timeout(wait * 100).unwrap();
+        assert_eq!(group.len(), 3, "one commit for the three");
+        group.into_iter().for_each(|o| o.answer(Ok(())));
+        for answer in answers {
+            assert_eq!(answer.blocking_recv().unwrap(), Ok(()));
+        }
+        tx.send(WriterMsg::Stop).unwrap();
+        writer.join().unwrap();
+        let count: i64 = open(&path)
+            .unwrap()
+            .query_row("SELECT COUNT(*) FROM accounts", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(count, 3);
     }
 
     #[test]
