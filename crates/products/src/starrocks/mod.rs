@@ -1135,7 +1135,11 @@ fn price_items<'a>(
 
 /// The billed items of a document's node groups.
 fn doc_items(doc: &Doc) -> Vec<(String, i64)> {
-    price_items(doc.node_groups.iter().map(|g| {
+    group_items(&doc.node_groups)
+}
+
+fn group_items(groups: &[NodeGroup]) -> Vec<(String, i64)> {
+    price_items(groups.iter().map(|g| {
         (
             g.cu,
             g.resident_node_number,
@@ -1148,32 +1152,13 @@ fn doc_items(doc: &Doc) -> Vec<(String, i64)> {
 }
 
 /// The billed items of a stored StarRocks document (for the ledger's generic calls, on
-/// every create and transition). Only the node groups' billed fields are read: parsing the
-/// whole document was 2 % of a create's instructions.
+/// every create and transition). Only the node groups are read: parsing the whole
+/// document was 2 % of a create's instructions.
 pub(crate) fn billed_items(doc: &Document) -> Result<Vec<(String, i64)>, String> {
-    #[derive(serde::Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Billed {
-        cu: i64,
-        resident_node_number: i64,
-        spec_type: String,
-        storage_size: i64,
-        disk_number: i64,
-        storage_performance_level: String,
-    }
-    let groups: Vec<Billed> = doc
+    let groups: Vec<NodeGroup> = doc
         .field("nodeGroups")
         .ok_or("the document has no readable nodeGroups")?;
-    Ok(price_items(groups.iter().map(|g| {
-        (
-            g.cu,
-            g.resident_node_number,
-            g.spec_type.as_str(),
-            g.storage_size,
-            g.disk_number,
-            g.storage_performance_level.as_str(),
-        )
-    })))
+    Ok(group_items(&groups))
 }
 
 /// Cents as the price API shows amounts: yuan with two decimals.
