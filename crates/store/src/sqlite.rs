@@ -1,5 +1,6 @@
 //! SQLite backend. One writer thread owns the write connection and commits many
-//! requests' batches in one transaction (group commit); if one batch fails, the group runs
+//! requests' batches in one transaction (group commit: those that arrive while the previous
+//! group's WAL is being synced, `writer_loop`); if one batch fails, the group runs
 //! again with a savepoint per batch, so that one failure does not undo the others. The
 //! writer also holds the client tokens' index (`tokens`). Reads use a small pool of
 //! connections, which WAL lets run beside the writer. Every connection opens through
@@ -419,6 +420,9 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     tx.commit().map_err(unavailable)
 }
 
+/// Runs commands as they arrive in one open transaction, and commits it when the sync
+/// thread can take it (`SyncIdle`) or once `SYNC_WAIT_LIMIT` commands are open; between
+/// groups, finishes the checkpointer's work when the WAL is due to start over.
 fn writer_loop(
     mut conn: Connection,
     rx: mpsc::Receiver<WriterMsg>,
