@@ -593,17 +593,17 @@ fn run_group(conn: &mut Connection, tokens: &mut TokenIndex, group: Vec<WriteCmd
 /// sub-journal (about a quarter of the writer's work for a create).
 #[derive(Default)]
 struct OpenGroup {
-    cmds: Vec<WriteCmd>,
-    ran: Vec<Ran>,
+    /// Each command with what it gave.
+    ran: Vec<(WriteCmd, Ran)>,
 }
 
 impl OpenGroup {
     fn len(&self) -> usize {
-        self.cmds.len()
+        self.ran.len()
     }
 
     fn is_empty(&self) -> bool {
-        self.cmds.is_empty()
+        self.ran.is_empty()
     }
 
     /// Runs `cmd` in the open transaction, beginning one if none is. Answers the outcomes
@@ -629,8 +629,7 @@ impl OpenGroup {
         }
         match cmd.run(conn, tokens) {
             Ok(r) => {
-                self.cmds.push(cmd);
-                self.ran.push(r);
+                self.ran.push((cmd, r));
                 Vec::new()
             }
             Err(_) => {
@@ -647,23 +646,19 @@ impl OpenGroup {
         if self.is_empty() {
             return Vec::new();
         }
-        let cmds = std::mem::take(&mut self.cmds);
         let ran = std::mem::take(&mut self.ran);
         match exec(conn, "COMMIT", []) {
             Ok(_) => {
                 tokens.committed();
-                cmds.into_iter()
-                    .zip(ran)
-                    .map(|(cmd, r)| cmd.outcome(Ok(r)))
-                    .collect()
+                ran.into_iter().map(|(cmd, r)| cmd.outcome(Ok(r))).collect()
             }
             Err(e) => {
                 let e = unavailable(e);
                 tracing::error!(error = %e, "sqlite group commit failed");
                 rollback(conn);
                 tokens.invalidate();
-                cmds.into_iter()
-                    .map(|cmd| cmd.outcome(Err(e.clone())))
+                ran.into_iter()
+                    .map(|(cmd, _)| cmd.outcome(Err(e.clone())))
                     .collect()
             }
         }
@@ -673,8 +668,7 @@ impl OpenGroup {
     fn abandon(&mut self, conn: &Connection, tokens: &mut TokenIndex) -> Vec<WriteCmd> {
         rollback(conn);
         tokens.rollback_to(0);
-        self.ran.clear();
-        std::mem::take(&mut self.cmds)
+        self.ran.drain(..).map(|(cmd, _)| cmd).collect()
     }
 }
 

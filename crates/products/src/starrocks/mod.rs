@@ -878,7 +878,7 @@ impl StarRocks {
 
     /// The monthly list price of an instance as it is configured now.
     fn instance_monthly(&self, doc: &Doc) -> Result<i64, AliError> {
-        self.monthly(&doc_items(doc))
+        self.monthly(&group_items(&doc.node_groups))
     }
 
     /// QueryRenewPrice: what RenewInstance would charge for the period, at the instance's
@@ -1134,10 +1134,6 @@ fn price_items<'a>(
 }
 
 /// The billed items of a document's node groups.
-fn doc_items(doc: &Doc) -> Vec<(String, i64)> {
-    group_items(&doc.node_groups)
-}
-
 fn group_items(groups: &[NodeGroup]) -> Vec<(String, i64)> {
     price_items(groups.iter().map(|g| {
         (
@@ -1305,7 +1301,7 @@ mod tests {
         }))
         .unwrap();
         let items = billed_items(&doc.document()).unwrap();
-        assert_eq!(items, doc_items(&doc));
+        assert_eq!(items, group_items(&doc.node_groups));
         assert_eq!(items.len(), 4);
         assert_eq!(items[3], ("storage.pl0".to_owned(), 100 * 2 * 2));
         let broken = Document::from_stored("{\"nodeGroups\": [{\"cu\": \"eight\"}]}".into());
