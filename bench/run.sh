@@ -172,17 +172,28 @@ for s in $SERVERS; do
 done
 
 # ---- create and describe at each concurrency ----------------------------------------------------
+# The servers take turns within each rep and concurrency: this host drifts between minutes as
+# much as most changes move a figure (findings 43 and 54), and a drift should move every
+# server's figure of a cell alike, so that the ratios hold.
 declare -A SKIP=()
-for s in $SERVERS; do
-    for a in $APIS; do
-        api=$(server_api "$s" "$a")
-        key="$s/$api"
-        if [ -n "${SKIP[$key]:-}" ] || { [ "$api" = moto ] && [ -n "${DONE_MOTO:-}" ]; }; then continue; fi
-        [ "$api" = moto ] && DONE_MOTO=1
-        # Creates: a fresh server (empty store) per run.
-        for rep in $(seq 1 "$REPS"); do
-            for c in $CONCS; do
-                [ -z "${SKIP[$key]:-}" ] || break
+FIRST_API=${APIS%% *}
+# servers_for API: the servers measured with API's requests; moto answers its own
+# CreateBroker, measured once, with the first API.
+servers_for() {
+    local s
+    for s in $SERVERS; do
+        if [ "$s" = moto ] && [ "$1" != "$FIRST_API" ]; then continue; fi
+        echo "$s"
+    done
+}
+for a in $APIS; do
+    # Creates: a fresh server (empty store) per run.
+    for rep in $(seq 1 "$REPS"); do
+        for c in $CONCS; do
+            for s in $(servers_for "$a"); do
+                api=$(server_api "$s" "$a")
+                key="$s/$api"
+                [ -z "${SKIP[$key]:-}" ] || continue
                 say "$s $api create c=$c rep $rep"
                 start_server "$s" "$WORK/$s-$api-create-$rep-$c" "$s-$api-create-$rep-$c"
                 rc=0
@@ -199,26 +210,39 @@ for s in $SERVERS; do
                 fi
             done
         done
-        [ -z "${SKIP[$key]:-}" ] || continue
-        # The durable reference stores creates only; its describes would be noop's.
-        [ "$s" != durable ] || continue
-        # Describes: one server, DESCRIBE_SEED resources, every run against them.
+    done
+    # Describes: one server of each kind, DESCRIBE_SEED resources each, all of them up while
+    # they take turns. The durable reference stores creates only; its describes would be noop's.
+    unset DESCRIBE_PID DESCRIBE_URL
+    declare -A DESCRIBE_PID=() DESCRIBE_URL=()
+    for s in $(servers_for "$a"); do
+        api=$(server_api "$s" "$a")
+        if [ -n "${SKIP["$s/$api"]:-}" ] || [ "$s" = durable ]; then continue; fi
         say "$s $api describe: seeding $DESCRIBE_SEED"
         start_server "$s" "$WORK/$s-$api-describe" "$s-$api-describe"
-        ids=$WORK/ids-$s-$api.txt
         if lg --target "$SRV_URL" --api "$api" --scenario create --requests "$DESCRIBE_SEED" -c 8 -d 3600 \
-            --save-ids "$ids" --label "$s" --tag seed; then
-            for rep in $(seq 1 "$REPS"); do
-                for c in $CONCS; do
-                    say "$s $api describe c=$c rep $rep"
-                    lg --target "$SRV_URL" --api "$api" --scenario describe --ids "$ids" -c "$c" -d "$DURATION" \
-                        --warmup "$WARMUP" --server-pid "$SRV_PID" --label "$s" --tag "rep$rep" \
-                        || say "$s $api describe c=$c failed; see $LOGS/loadgen.log"
-                done
-            done
+            --save-ids "$WORK/ids-$s-$api.txt" --label "$s" --tag seed; then
+            DESCRIBE_PID[$s]=$SRV_PID
+            DESCRIBE_URL[$s]=$SRV_URL
         else
             say "$s $api seeding for describe failed; see $LOGS/loadgen.log"
+            stop_server
         fi
+    done
+    for rep in $(seq 1 "$REPS"); do
+        for c in $CONCS; do
+            for s in $(servers_for "$a"); do
+                [ -n "${DESCRIBE_PID[$s]:-}" ] || continue
+                api=$(server_api "$s" "$a")
+                say "$s $api describe c=$c rep $rep"
+                lg --target "${DESCRIBE_URL[$s]}" --api "$api" --scenario describe --ids "$WORK/ids-$s-$api.txt" \
+                    -c "$c" -d "$DURATION" --warmup "$WARMUP" --server-pid "${DESCRIBE_PID[$s]}" --label "$s" \
+                    --tag "rep$rep" || say "$s $api describe c=$c failed; see $LOGS/loadgen.log"
+            done
+        done
+    done
+    for s in "${!DESCRIBE_PID[@]}"; do
+        SRV_PID=${DESCRIBE_PID[$s]}
         stop_server
     done
 done
