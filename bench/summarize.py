@@ -196,45 +196,38 @@ def main(paths):
         mo = cell("moto", "moto", "create", top)
         checks = []
 
-        # Each api's figure of a criterion; it passes when every api's does.
         def check(name, values, ok, shown):
+            """A row: one figure per api (or one for all, under the first); it passes when
+            every known figure does."""
             known = [v for v in values if v is not None]
             verdict = "–" if not known else ("pass" if all(ok(v) for v in known) else "**FAIL**")
-            checks.append(f"| {name} | " + " | ".join(shown(v) for v in values) + f" | {verdict} |")
+            shown_values = [shown(v) for v in values] + [""] * (len(apis) - len(values))
+            checks.append(f"| {name} | " + " | ".join(shown_values) + f" | {verdict} |")
 
-        def per_api(op, key, over=None):
-            out = []
-            for a in apis:
-                c = cell("cloudtwin", a, op, top)
-                v = c and c[key]
-                if over is not None:
-                    o = over(a)
-                    v = ratio(v, o and o["rps"])
-                out.append(v)
-            return out
+        def per_api(op, key):
+            return [(cell("cloudtwin", a, op, top) or {}).get(key) for a in apis]
 
-        ms = lambda v: "–" if v is None else fmt(v, 2) + " ms"
-        check("create throughput ≥ 50× moto", per_api("create", "rps", lambda a: mo),
+        def unit(digits, suffix):
+            return lambda v: "–" if v is None else f"{fmt(v, digits)} {suffix}"
+
+        creates = per_api("create", "rps")
+        check("create throughput ≥ 50× moto", [ratio(c, mo and mo["rps"]) for c in creates],
               lambda r: r >= 50, fmt_ratio)
-        check("create throughput ≥ 40 % of noop", per_api("create", "rps", lambda a: cell("noop", a, "create", top)),
-              lambda r: r >= 0.4, lambda r: "–" if r is None else f"{100 * r:.0f} %")
-        check("create p99 < 10 ms", per_api("create", "p99"), lambda v: v < 10, ms)
-        check("describe p99 < 5 ms", per_api("describe", "p99"), lambda v: v < 5, ms)
-        # The figures below do not depend on the api: one value, shown under the first.
-        def once(name, v, ok, shown):
-            checks.append(f"| {name} | {shown(v)} |" + " |" * (len(apis) - 1) + f" {'–' if v is None else ('pass' if ok(v) else '**FAIL**')} |")
-
+        of_noop = [ratio(c, (cell("noop", a, "create", top) or {}).get("rps")) for a, c in zip(apis, creates)]
+        check("create throughput ≥ 40 % of noop", of_noop, lambda r: r >= 0.4,
+              lambda r: "–" if r is None else f"{100 * r:.0f} %")
+        check("create p99 < 10 ms", per_api("create", "p99"), lambda v: v < 10, unit(2, "ms"))
+        check("describe p99 < 5 ms", per_api("describe", "p99"), lambda v: v < 5, unit(2, "ms"))
         for tag in ("empty", "stored"):
             reps = [x for (label, t, probe), rs in ups.items() if label == "cloudtwin" and t == tag and probe == "health"
                     for r in rs for x in r.get("reps_ms", [])]
-            once(f"first answer ≤ 50 ms ({tag})", med(reps), lambda v: v <= 50,
-                 lambda v: "–" if v is None else fmt(v, 1) + " ms")
-        mb = lambda v: "–" if v is None else fmt(v, 1) + " MiB"
-        once("RSS idle < 20 MiB", med([mib(r.get("rss_kb")) for r in rss.get(("cloudtwin", "idle"), [])]),
-             lambda v: v < 20, mb)
+            check(f"first answer ≤ 50 ms ({tag})", [med(reps)], lambda v: v <= 50, unit(1, "ms"))
+        idle = med([mib(r.get("rss_kb")) for r in rss.get(("cloudtwin", "idle"), [])])
+        check("RSS idle < 20 MiB", [idle], lambda v: v < 20, unit(1, "MiB"))
         ns = [r.get("n") for r in rss.get(("cloudtwin", "after"), [])]
-        once(f"RSS with N stored < 100 MiB (N={max(ns) if ns else '?'})",
-             med([mib(r.get("rss_kb")) for r in rss.get(("cloudtwin", "after"), [])]), lambda v: v < 100, mb)
+        stored = med([mib(r.get("rss_kb")) for r in rss.get(("cloudtwin", "after"), [])])
+        check(f"RSS with N stored < 100 MiB (N={max(ns) if ns else '?'})", [stored], lambda v: v < 100,
+              unit(1, "MiB"))
         names = {"starrocks": "StarRocks", "rocketmq": "RocketMQ"}
         p("| criterion | " + " | ".join(f"cloudtwin, {names[a]}" for a in apis) + " | |")
         p("|---|" + "---:|" * len(apis) + "---|")
