@@ -238,7 +238,7 @@ def main(paths):
             of_noop = ratio(du["rps"], no and no["rps"])
             p("")
             p(f"For scale, not a criterion: the durable reference did {fmt_ratio(ratio(du['rps'], mo and mo['rps']))} "
-              f"moto's creates and {fmt(of_noop and 100 * of_noop, 0)} % of noop's in this run.")
+              f"moto's creates and {fmt(of_noop and 100 * of_noop, 0)} % of noop's in this run (StarRocks bodies).")
         p("")
     print("\n".join(lines))
 
