@@ -882,25 +882,25 @@ fn apply(conn: &Connection, tokens: &mut TokenIndex, m: &Mutation) -> Result<()>
             .map_err(insert_err("instance"))?;
         }
         Mutation::UpdateInstance(i) => {
-            let n = conn
-                .execute(
-                    "UPDATE instances SET region = ?2, name = ?3, status = ?4, resource_group_id = ?5,
-                        tags = ?6, doc = ?7, updated_ms = ?8, deleted = ?9, version = version + 1
-                     WHERE id = ?1 AND version = ?10",
-                    params![
-                        i.id,
-                        i.region,
-                        i.name,
-                        i.status,
-                        i.resource_group_id,
-                        json(&i.tags),
-                        i.doc.as_str(),
-                        i.updated_ms,
-                        i.deleted,
-                        i.version
-                    ],
-                )
-                .map_err(unavailable)?;
+            let n = exec(
+                conn,
+                "UPDATE instances SET region = ?2, name = ?3, status = ?4, resource_group_id = ?5,
+                    tags = ?6, doc = ?7, updated_ms = ?8, deleted = ?9, version = version + 1
+                 WHERE id = ?1 AND version = ?10",
+                params![
+                    i.id,
+                    i.region,
+                    i.name,
+                    i.status,
+                    i.resource_group_id,
+                    json(&i.tags),
+                    i.doc.as_str(),
+                    i.updated_ms,
+                    i.deleted,
+                    i.version
+                ],
+            )
+            .map_err(unavailable)?;
             if n != 1 {
                 return Err(StoreError::Conflict(format!(
                     "instance {} changed since it was read",
