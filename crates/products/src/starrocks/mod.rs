@@ -26,8 +26,8 @@ use crate::billing::{self, BillingError};
 use crate::params::{self, required, text, Page};
 use crate::parsed::ParsedDocs;
 use crate::{
-    request_hash, typed_request_hash, Context, Errors, Transition, CLIENT_TOKEN_TTL_MS,
-    TYPED_HASH_PREFIX, WRITE_RETRIES,
+    fingerprint_matches, typed_request_hash, Context, Errors, Transition, CLIENT_TOKEN_TTL_MS,
+    WRITE_RETRIES,
 };
 use cloudtwin_core::billing::{OrderKind, OrderStatus, Period, PeriodUnit, Subscription};
 
@@ -385,7 +385,7 @@ impl StarRocks {
             // The token was used before (or by a concurrent request): answer as then.
             Err(StoreError::Conflict(_)) if token.is_some() => {
                 let token = token.expect("checked above");
-                self.replay(caller, &token, &hash, &call.input)
+                self.replay(caller, &token, &req, &call.input)
                     .await?
                     .ok_or_else(|| AliError::internal("client token conflict without a record"))
             }
@@ -394,12 +394,12 @@ impl StarRocks {
     }
 
     /// The first answer given to this client token, if it is still remembered and the
-    /// request (`input`, of fingerprint `hash`) is the same.
+    /// request (`req`, decoded from `input`) is the same.
     async fn replay(
         &self,
         caller: &Caller,
         token: &str,
-        hash: &str,
+        req: &CreateRequest,
         input: &Input,
     ) -> Result<Option<Value>, AliError> {
         let Some(record) = self
@@ -414,13 +414,12 @@ impl StarRocks {
         if record.created_ms < self.ctx.clock.now_ms() - CLIENT_TOKEN_TTL_MS {
             return Ok(None);
         }
-        let same = if record.request_hash.starts_with(TYPED_HASH_PREFIX) {
-            record.request_hash == hash
-        } else {
-            let body: Value =
-                serde_json::from_slice(input.json_or_empty()).map_err(AliError::body_not_json)?;
-            record.request_hash == request_hash(&body, &["ClientToken", "clientToken"])
-        };
+        let same = fingerprint_matches(
+            &record.request_hash,
+            req,
+            &["ClientToken", "clientToken"],
+            || serde_json::from_slice(input.json_or_empty()).map_err(AliError::body_not_json),
+        )?;
         if !same {
             return Err(AliError::new(
                 400,
