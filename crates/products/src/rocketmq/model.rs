@@ -13,6 +13,14 @@ use super::create::ValidCreate;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Doc {
+    // Billing looks these two up by name in the stored text on every transition
+    // (`billing::subscription_of`, `usage_of`): first, the lookup stops at once (bench
+    // finding 84).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscription: Option<Subscription>,
+    /// The pay-per-use rate history (`billing::stamp_usage`), kept through typed rewrites.
+    #[serde(default, skip_serializing_if = "UsageLedger::is_empty")]
+    pub usage: UsageLedger,
     pub description: String,
     pub engine_version: String,
     pub storage_space: i64,
@@ -51,11 +59,6 @@ pub struct Doc {
     /// prePaid: the order that bought the instance (Terraform reads it from ShowInstance).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subscription: Option<Subscription>,
-    /// The pay-per-use rate history (`billing::stamp_usage`), kept through typed rewrites.
-    #[serde(default, skip_serializing_if = "UsageLedger::is_empty")]
-    pub usage: UsageLedger,
 }
 
 impl Doc {
