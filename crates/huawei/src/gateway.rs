@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use cloudtwin_core::{Answer, Body, CallHooks, Caller, Clock, IdSource, KeyResolver, NoHooks};
 use percent_encoding::percent_decode_str;
-use serde_json::Value;
 
 use crate::api::{AuthMethod, Call, Project};
 use crate::projects::Regions;
@@ -197,7 +196,6 @@ impl Gateway {
             let message = e.message_or_default();
             return Err(HwError::new(e.status, e.code, message));
         }
-        let (body, body_error) = decode_body(req);
         let query = form_urlencoded::parse(req.raw_query.as_bytes())
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
@@ -211,9 +209,8 @@ impl Gateway {
                 project: project.as_ref(),
                 path_params: matched.params,
                 query,
-                body,
-                body_error,
                 raw_body: &req.body,
+                parsed_body: Default::default(),
                 headers: &req.headers,
             })
             .await
@@ -465,16 +462,6 @@ fn match_template(
         }
     }
     Some((rank, params))
-}
-
-fn decode_body(req: &RawRequest) -> (Value, Option<String>) {
-    if req.body.iter().all(u8::is_ascii_whitespace) {
-        return (Value::Null, None);
-    }
-    match serde_json::from_slice(&req.body) {
-        Ok(v) => (v, None),
-        Err(e) => (Value::Null, Some(e.to_string())),
-    }
 }
 
 /// The first 4 characters of an access key id, then `****`.

@@ -28,6 +28,7 @@ use cloudtwin_core::{
 };
 use cloudtwin_huawei::{Call, HuaweiApi, HwError, Reply, Route};
 use cloudtwin_store::{InstanceQuery, Mutation, NameClaim};
+use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -135,12 +136,24 @@ impl RocketMq {
     }
 
     fn body<'a>(call: &'a Call<'_>) -> Result<&'a Value, HwError> {
-        if call.body_error.is_some() {
-            return Err(bad_body(
-                "The message body is not in JSON format or contains invalid characters.",
-            ));
+        call.body().map_err(|_| {
+            bad_body("The message body is not in JSON format or contains invalid characters.")
+        })
+    }
+
+    /// The body as a `T` ([`body_of`]). A JSON object is decoded straight from its bytes,
+    /// without the tree: a RocketMQ create's body went through both, ~7 % of its
+    /// instructions (bench finding 84). Anything that does not decode so takes the tree's
+    /// way, which gives the exact error.
+    fn typed_body<T: DeserializeOwned>(call: &Call<'_>) -> Result<T, HwError> {
+        let object = call.raw_body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+        if let Some(decoded) = object
+            .then(|| serde_json::from_slice(call.raw_body).ok())
+            .flatten()
+        {
+            return Ok(decoded);
         }
-        Ok(&call.body)
+        body_of(Self::body(call)?)
     }
 
     fn instance_id<'a>(call: &'a Call<'_>) -> Result<&'a str, HwError> {
@@ -203,7 +216,7 @@ impl RocketMq {
         self.path_engine(call)?;
         let region = call.project()?.region.clone();
         let caller = call.caller()?;
-        let body: CreateBody = body_of(Self::body(call)?)?;
+        let body: CreateBody = Self::typed_body(call)?;
         let valid = create::validate_create(&self.catalog, &region, body)?;
         let name_free = Self::name_free(call, &valid.name, None)?;
         let sealed = valid.password.as_deref().map(|p| self.ctx.seal(p));
@@ -356,7 +369,7 @@ impl RocketMq {
 
     async fn update(&self, call: &Call<'_>) -> Result<Reply, HwError> {
         let id = Self::instance_id(call)?;
-        let body: UpdateBody = body_of(Self::body(call)?)?;
+        let body: UpdateBody = Self::typed_body(call)?;
         if let Some(n) = &body.name {
             create::validate_name(n)?;
         }
@@ -467,7 +480,7 @@ impl RocketMq {
             #[allow(dead_code)]
             force_delete: Option<bool>,
         }
-        let body: Body = body_of(Self::body(call)?)?;
+        let body: Body = Self::typed_body(call)?;
         if body.action.as_deref() != Some("delete") {
             return Err(bad_body(format!(
                 "action {:?} is invalid: use delete.",
@@ -516,7 +529,7 @@ impl RocketMq {
     async fn resize(&self, call: &Call<'_>) -> Result<Reply, HwError> {
         self.path_engine(call)?;
         let id = Self::instance_id(call)?;
-        let body: ResizeBody = body_of(Self::body(call)?)?;
+        let body: ResizeBody = Self::typed_body(call)?;
         let account = call.caller()?.account_id.clone();
         for _ in 0..WRITE_RETRIES {
             let (mut instance, mut doc) = self.load(call, id).await?;
