@@ -147,11 +147,10 @@ impl RocketMq {
     /// way, which gives the exact error.
     fn typed_body<T: DeserializeOwned>(call: &Call<'_>) -> Result<T, HwError> {
         let object = call.raw_body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
-        if let Some(decoded) = object
-            .then(|| serde_json::from_slice(call.raw_body).ok())
-            .flatten()
-        {
-            return Ok(decoded);
+        if object {
+            if let Ok(decoded) = serde_json::from_slice(call.raw_body) {
+                return Ok(decoded);
+            }
         }
         body_of(Self::body(call)?)
     }
