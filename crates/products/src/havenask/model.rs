@@ -16,10 +16,13 @@ use super::create::spec_component;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Doc {
-    pub charge_type: String,
+    // First: billing reads them by name on every transition (`billing::SUBSCRIPTION_KEY`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscription: Option<Subscription>,
     /// The pay-per-use rate history (`billing::stamp_usage`), kept through typed rewrites.
     #[serde(default, skip_serializing_if = "UsageLedger::is_empty")]
     pub usage: UsageLedger,
+    pub charge_type: String,
     /// `vector` or `engine` (the `instance_type` component).
     pub edition: String,
     pub vpc_id: String,
@@ -33,8 +36,6 @@ pub struct Doc {
     pub auto_renew: bool,
     /// The end of the first term, as created; reads show the subscription's current end.
     pub expire_ms: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subscription: Option<Subscription>,
     /// Set for a read: the term ran out unrenewed (`lockMode` `LockByExpiration`).
     #[serde(skip)]
     pub lapsed: bool,

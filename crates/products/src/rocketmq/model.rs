@@ -13,9 +13,7 @@ use super::create::ValidCreate;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Doc {
-    // Billing looks these two up by name in the stored text on every transition
-    // (`billing::subscription_of`, `usage_of`): first, the lookup stops at once (bench
-    // finding 84).
+    // First: billing reads them by name on every transition (`billing::SUBSCRIPTION_KEY`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subscription: Option<Subscription>,
     /// The pay-per-use rate history (`billing::stamp_usage`), kept through typed rewrites.

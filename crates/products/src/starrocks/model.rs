@@ -10,9 +10,7 @@ use serde_json::{json, Value};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Doc {
-    // Billing looks these two up by name in the stored text on every transition
-    // (`billing::subscription_of`, `usage_of`): first, the lookup stops at once (bench
-    // finding 84).
+    // First: billing reads them by name on every transition (`billing::SUBSCRIPTION_KEY`).
     /// The prePaid term; `None` for postPaid.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subscription: Option<Subscription>,
