@@ -5,6 +5,7 @@
 mod provisioner;
 
 use std::future::Future;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
@@ -48,6 +49,11 @@ pub struct Engine {
     owner: String,
     lease_ms: i64,
     wake: Notify,
+    /// When the sleeping workers wake by themselves (clock ms; `i64::MAX` while they run):
+    /// a commit wakes them only for a job due before then. Each wake costs a claim through
+    /// the writer, and a prepaid create without auto-renewal writes an expiry job due a
+    /// whole term ahead.
+    wakes_at_ms: AtomicI64,
     /// State-control rules: in memory, per process. Jobs carry what they decided.
     control: RwLock<StateControl>,
     /// The operations the products' jobs carry, once declared: rules are checked against them.
@@ -79,6 +85,7 @@ impl Engine {
             owner,
             lease_ms: LEASE_MS,
             wake: Notify::new(),
+            wakes_at_ms: AtomicI64::new(i64::MAX),
             control: RwLock::new(StateControl::default()),
             operations: OnceLock::new(),
             outcome_hook: OnceLock::new(),
@@ -252,6 +259,16 @@ impl Engine {
         self.wake.notify_one();
     }
 
+    /// Wakes the workers for a job committed with `due_ms`, unless they will wake by
+    /// then anyway. Read after the commit: workers that planned their sleep before it
+    /// either saw the job or published their wake time first (see [`Engine::spawn`]).
+    fn notify_due(&self, due_ms: i64) {
+        let wakes_at_ms = self.wakes_at_ms.load(Ordering::SeqCst);
+        if wakes_sooner(due_ms, wakes_at_ms, self.clock.now_ms()) {
+            self.notify();
+        }
+    }
+
     /// Commits a product's batch, then wakes the workers for the jobs it wrote. A job
     /// that would finish the moment a worker claimed it (due now, no decided failure, no
     /// provisioning work) for an instance the same batch creates is settled in this very
@@ -260,12 +277,16 @@ impl Engine {
         if !self.provisioner.needs_worker() {
             self.settle_instant_creations(&mut batch);
         }
-        let wakes_workers = batch
+        let earliest_due = batch
             .iter()
-            .any(|m| matches!(m, Mutation::PutJob(job) if !job.state.is_terminal()));
+            .filter_map(|m| match m {
+                Mutation::PutJob(job) if !job.state.is_terminal() => Some(job.due_ms),
+                _ => None,
+            })
+            .min();
         self.store.commit(batch).await?;
-        if wakes_workers {
-            self.notify();
+        if let Some(due_ms) = earliest_due {
+            self.notify_due(due_ms);
         }
         Ok(())
     }
@@ -340,6 +361,8 @@ impl Engine {
                 if *shutdown.borrow() {
                     return;
                 }
+                // Awake: every commit of a job notifies until the next sleep is planned.
+                engine.wakes_at_ms.store(i64::MAX, Ordering::SeqCst);
                 let sleep_ms = match engine.run_due().await {
                     Ok(n) if n > 0 => continue,
                     Ok(_) => engine.idle_ms().await,
@@ -348,6 +371,12 @@ impl Engine {
                         MAX_IDLE_MS
                     }
                 };
+                // Published after the store was read: a job committed since then finds
+                // either this time or `i64::MAX`, and a notify before the wait below
+                // leaves a permit that ends it at once.
+                engine
+                    .wakes_at_ms
+                    .store(engine.clock.now_ms() + sleep_ms, Ordering::SeqCst);
                 tokio::select! {
                     _ = engine.wake.notified() => {}
                     _ = tokio::time::sleep(Duration::from_millis(sleep_ms as u64)) => {}
@@ -582,6 +611,13 @@ impl Engine {
     }
 }
 
+/// Whether a job due at `due_ms` needs workers that wake by themselves at `wakes_at_ms`
+/// woken now. A clock moved past their planned wake (a manual one) still wakes them for
+/// work that is due.
+fn wakes_sooner(due_ms: i64, wakes_at_ms: i64, now_ms: i64) -> bool {
+    due_ms < wakes_at_ms || due_ms <= now_ms
+}
+
 /// Two distinct elements of `items`, mutably.
 fn pick_two<T>(items: &mut [T], a: usize, b: usize) -> (&mut T, &mut T) {
     assert_ne!(a, b, "two distinct positions");
@@ -712,6 +748,84 @@ mod tests {
             code: code.into(),
             message: "injected".into(),
         })
+    }
+
+    #[test]
+    fn sleeping_workers_are_woken_only_for_a_job_due_before_they_wake() {
+        assert!(
+            wakes_sooner(1_500, 2_000, 1_000),
+            "due before the planned wake"
+        );
+        assert!(
+            !wakes_sooner(9_000, 2_000, 1_000),
+            "due after it: the wake finds it"
+        );
+        assert!(
+            wakes_sooner(9_000, i64::MAX, 1_000),
+            "the workers are awake"
+        );
+        assert!(
+            wakes_sooner(3_000, 2_000, 3_000),
+            "a clock moved past the planned wake"
+        );
+    }
+
+    #[tokio::test]
+    async fn sleeping_workers_run_a_job_committed_due_now_at_once() {
+        let (_dir, store, clock, engine) = setup(Lifecycle::Fixed(1)).await;
+        let (stop, shutdown) = watch::channel(false);
+        let worker = engine.spawn(shutdown);
+        // Asleep until the next self-wake, at most MAX_IDLE_MS away.
+        while engine.wakes_at_ms.load(Ordering::SeqCst) == i64::MAX {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        // Far-off work leaves them asleep; work due now wakes them.
+        let later = instance();
+        let mut expiry = engine.job(
+            "j-later".into(),
+            &later,
+            "ModifyCu",
+            TransitionKind::Change,
+            modify_outcome(),
+        );
+        expiry.due_ms = clock.now_ms() + 3_600_000;
+        engine
+            .commit(vec![
+                Mutation::InsertInstance(later),
+                Mutation::PutJob(expiry),
+            ])
+            .await
+            .unwrap();
+        let mut job = engine.job(
+            "j-now".into(),
+            &instance(),
+            "ModifyCu",
+            TransitionKind::Change,
+            modify_outcome(),
+        );
+        job.due_ms = clock.now_ms();
+        engine
+            .commit(vec![Mutation::PutJob(job.clone())])
+            .await
+            .unwrap();
+        let started = std::time::Instant::now();
+        loop {
+            let jobs = store.instance_jobs("acc", "c-1").await.unwrap();
+            if jobs
+                .iter()
+                .any(|j| j.id == job.id && j.state == JobState::Succeeded)
+            {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_millis(MAX_IDLE_MS as u64 / 2),
+                "the due job waited for the workers' own wake"
+            );
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        stop.send(true).unwrap();
+        engine.notify();
+        worker.await.unwrap();
     }
 
     #[tokio::test]
