@@ -379,7 +379,12 @@ impl Gateway {
             });
         }
         if let Some(p) = params.get("project_id") {
-            let region = self.regions.region_of_project(account, p).ok_or_else(|| {
+            // The SDKs send the path's project in X-Project-Id too: resolved above once.
+            let region = match &resolved {
+                Some(same) if same.id == *p => self.regions.get(&same.region),
+                _ => self.regions.region_of_project(account, p),
+            };
+            let region = region.ok_or_else(|| {
                 HwError::forbidden(format!(
                     "the project {p:?} in the path is not a project of this account"
                 ))
