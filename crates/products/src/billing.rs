@@ -315,7 +315,7 @@ impl Context {
         instance: &Instance,
         subscription: Option<&Subscription>,
     ) -> Option<Job> {
-        // Checked first: most terms renew themselves, and the job is built only to be kept.
+        // Before the job is built: a term that renews itself has nothing to expire.
         subscription.filter(|s| !s.auto_renew)?;
         let job = self.expiry_job(instance, subscription);
         (job.state == JobState::Pending).then_some(job)

@@ -221,7 +221,7 @@ pub const CLIENT_TOKEN_TTL_MS: i64 = 24 * 3600 * 1000;
 /// create ~1.5 µs (bench finding 84); a type postcard cannot encode (a map of unknown
 /// length) is printed as JSON, as releases of 2026-11-23 did.
 pub fn typed_request_hash<T: serde::Serialize>(params: &T) -> String {
-    // Sized for a create's parameters at once: growing the buffer cost more than encoding.
+    // Sized once for a create's parameters, which an empty vector reaches in seven steps.
     match postcard::to_extend(params, Vec::with_capacity(512)) {
         Ok(encoded) => format!(
             "{TYPED_HASH_PREFIX}{}",
