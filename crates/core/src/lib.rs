@@ -22,7 +22,7 @@ pub use document::Document;
 pub use faults::{
     Answer, CallHooks, FaultDecision, FaultError, FaultRule, FaultSpec, Faults, NoHooks,
 };
-pub use ids::{IdSource, RandomIds};
+pub use ids::{lower_hex, IdSource, RandomIds};
 pub use instance::{Instance, Product, Tag};
 pub use job::{FailedOutcome, Job, JobError, JobOutcome, JobState};
 pub use lifecycle::{Lifecycle, TransitionKind};

@@ -190,7 +190,7 @@ impl Context {
     pub fn seal(&self, secret: &str) -> String {
         let mut nonce = [0u8; 12];
         self.ids.fill(&mut nonce);
-        hex::encode(self.master_key.seal(secret.as_bytes(), nonce))
+        cloudtwin_core::lower_hex(&self.master_key.seal(secret.as_bytes(), nonce))
     }
 }
 
@@ -225,7 +225,7 @@ pub fn typed_request_hash<T: serde::Serialize>(params: &T) -> String {
     match postcard::to_extend(params, Vec::with_capacity(512)) {
         Ok(encoded) => format!(
             "{TYPED_HASH_PREFIX}{}",
-            hex::encode(Sha256::digest(&encoded))
+            cloudtwin_core::lower_hex(&Sha256::digest(&encoded))
         ),
         Err(_) => typed_json_request_hash(params),
     }
