@@ -26,8 +26,8 @@ pub struct Input {
     /// The JSON body, or `Null` when there is none or the operation decodes its own
     /// ([`AliyunApi::decodes_own_body`]).
     pub body: Value,
-    /// The JSON body as received (empty when there is none).
-    pub json: Vec<u8>,
+    /// The JSON body as received (empty when there is none): the request's own buffer.
+    pub json: bytes::Bytes,
 }
 
 impl Input {
@@ -142,7 +142,7 @@ mod tests {
 
     fn decode(json: &str) -> Result<Params, AliError> {
         let input = Input {
-            json: json.as_bytes().to_vec(),
+            json: bytes::Bytes::copy_from_slice(json.as_bytes()),
             ..Input::default()
         };
         input.decode_json(|path, e| AliError::new(400, "Wrong", format!("{path}: {e}")))

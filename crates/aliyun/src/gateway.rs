@@ -22,7 +22,8 @@ pub struct RawRequest {
     pub path: String,
     pub raw_query: String,
     pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
+    /// Shared with the HTTP layer's buffer, not copied.
+    pub body: bytes::Bytes,
 }
 
 impl RawRequest {
@@ -396,7 +397,7 @@ fn decode_input(req: &RawRequest) -> Input {
         .header("content-type")
         .unwrap_or("")
         .to_ascii_lowercase();
-    let mut json = Vec::new();
+    let mut json = bytes::Bytes::new();
     if content_type.starts_with("application/x-www-form-urlencoded") {
         query.extend(form_pairs(&req.body));
     } else if !req.body.is_empty() && content_type.contains("json") {

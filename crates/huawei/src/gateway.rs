@@ -25,7 +25,8 @@ pub struct RawRequest {
     pub path: String,
     pub raw_query: String,
     pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
+    /// Shared with the HTTP layer's buffer, not copied.
+    pub body: bytes::Bytes,
 }
 
 impl RawRequest {

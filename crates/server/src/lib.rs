@@ -420,13 +420,15 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
             .headers
             .iter()
             .map(|(n, v)| {
-                (
-                    n.as_str().to_owned(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
+                // Header values are nearly always ASCII: checked so before the general case.
+                let value = match v.to_str() {
+                    Ok(text) => text.to_owned(),
+                    Err(_) => String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                };
+                (n.as_str().to_owned(), value)
             })
             .collect(),
-        body: body.to_vec(),
+        body,
     };
     // Alibaba's markers win; then Huawei's (SDK-HMAC-SHA256, X-Auth-Token, X-Sdk-Date, or an
     // unsigned call to a public Huawei route such as POST /v3/auth/tokens).
