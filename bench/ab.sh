@@ -28,36 +28,21 @@ DURATION=${DURATION:-5}
 WARMUP=${WARMUP:-1}
 DESCRIBE_SEED=${DESCRIBE_SEED:-1000}
 LG=${LG:-${CARGO_TARGET_DIR:-$ROOT/target}/release/cloudtwin-loadgen}
-export CLOUDTWIN_ACCESS_KEY_ID=${CLOUDTWIN_ACCESS_KEY_ID:-LTAIbenchkey0000000001}
-export CLOUDTWIN_ACCESS_KEY_SECRET=${CLOUDTWIN_ACCESS_KEY_SECRET:-bench-secret-0000000000000001}
-export CLOUDTWIN_LOG=${CLOUDTWIN_LOG:-info}
 for f in "$A_BIN" "$B_BIN" "$LG"; do
     [ -x "$f" ] || { echo "not an executable: $f" >&2; exit 1; }
 done
 
 WORK=$(mktemp -d)
 OUT=$WORK/runs.jsonl
-SRV_PID=""
-cleanup() {
-    if [ -n "$SRV_PID" ]; then kill "$SRV_PID" 2>/dev/null || true; wait "$SRV_PID" 2>/dev/null || true; fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# shellcheck source=serve.sh
+. "$HERE/serve.sh"
 
 # measure LABEL BIN: one fresh server, one run, its JSON line appended to $OUT.
 measure() {
-    local label=$1 bin=$2 dir url="" i extra=()
+    local label=$1 bin=$2 dir url extra=()
     dir=$(mktemp -d "$WORK/data.XXXX")
-    "$bin" serve --listen 127.0.0.1:0 --data-dir "$dir" --lifecycle instant >"$dir.out" 2>"$dir.err" &
-    SRV_PID=$!
-    for i in $(seq 1 600); do # at most 60 s
-        url=$(grep -o 'listening on http://[0-9.:]*' "$dir.out" 2>/dev/null | head -1 | sed 's/listening on //' || true)
-        [ -n "$url" ] && break
-        kill -0 "$SRV_PID" 2>/dev/null || { tail -5 "$dir.err" >&2; exit 1; }
-        sleep 0.1
-    done
-    [ -n "$url" ] || { echo "$label did not start" >&2; exit 1; }
+    start_server "$label" "$dir" "$bin" serve --listen 127.0.0.1:0 --data-dir "$dir" --lifecycle instant
+    url=$SRV_URL
     if [ "$SCENARIO" = describe ]; then
         "$LG" --target "$url" --api "$API" --scenario create --requests "$DESCRIBE_SEED" -c 8 -d 3600 \
             --save-ids "$dir.ids" --json /dev/null >/dev/null
@@ -65,8 +50,7 @@ measure() {
     fi
     "$LG" --target "$url" --api "$API" --scenario "$SCENARIO" -c "$C" -d "$DURATION" --warmup "$WARMUP" \
         --server-pid "$SRV_PID" --label "$label" "${extra[@]}" --json "$OUT" >/dev/null
-    kill "$SRV_PID"; wait "$SRV_PID" 2>/dev/null || true
-    SRV_PID=""
+    stop_server
     rm -rf "$dir"
 }
 

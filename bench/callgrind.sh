@@ -29,19 +29,11 @@ WARMUP=${WARMUP:-1000}
 C=${C:-16}
 LIFECYCLE=${LIFECYCLE:-instant}
 LG=${LG:-${CARGO_TARGET_DIR:-$ROOT/target}/release/cloudtwin-loadgen}
-export CLOUDTWIN_ACCESS_KEY_ID=${CLOUDTWIN_ACCESS_KEY_ID:-LTAIbenchkey0000000001}
-export CLOUDTWIN_ACCESS_KEY_SECRET=${CLOUDTWIN_ACCESS_KEY_SECRET:-bench-secret-0000000000000001}
-export CLOUDTWIN_LOG=${CLOUDTWIN_LOG:-info}
 [ -x "$LG" ] || { echo "not an executable: $LG" >&2; exit 1; }
 
 WORK=$(mktemp -d)
-SRV_PID=""
-cleanup() {
-    if [ -n "$SRV_PID" ]; then kill "$SRV_PID" 2>/dev/null || true; wait "$SRV_PID" 2>/dev/null || true; fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# shellcheck source=serve.sh
+. "$HERE/serve.sh"
 
 load() { # load URL COUNT
     "$LG" --target "$1" --api "$API" --scenario create --requests "$2" -c "$C" -d 3600 \
@@ -54,25 +46,16 @@ for bin in "$@"; do
     [ -x "$bin" ] || { echo "not an executable: $bin" >&2; exit 1; }
     name=$(basename "$bin")
     dir=$(mktemp -d "$WORK/run.XXXX")
-    valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$dir/out" \
-        "$bin" serve --listen 127.0.0.1:0 --data-dir "$dir/data" --lifecycle "$LIFECYCLE" \
-        >"$dir/stdout" 2>"$dir/stderr" &
-    SRV_PID=$!
-    url=""
-    for _ in $(seq 1 600); do # at most 60 s: valgrind starts slowly
-        url=$(grep -o 'listening on http://[0-9.:]*' "$dir/stdout" 2>/dev/null | head -1 | sed 's/listening on //' || true)
-        [ -n "$url" ] && break
-        kill -0 "$SRV_PID" 2>/dev/null || { tail -5 "$dir/stderr" >&2; exit 1; }
-        sleep 0.1
-    done
-    [ -n "$url" ] || { echo "$name did not start" >&2; exit 1; }
+    start_server "$name" "$dir" valgrind --tool=callgrind --instr-atstart=no \
+        --callgrind-out-file="$dir/out" \
+        "$bin" serve --listen 127.0.0.1:0 --data-dir "$dir/data" --lifecycle "$LIFECYCLE"
+    url=$SRV_URL
     load "$url" "$WARMUP"
     callgrind_control -i on "$SRV_PID" >/dev/null 2>&1
     load "$url" "$N"
     callgrind_control -i off "$SRV_PID" >/dev/null 2>&1
     callgrind_control -d "$SRV_PID" >/dev/null 2>&1
-    kill "$SRV_PID"; wait "$SRV_PID" 2>/dev/null || true
-    SRV_PID=""
+    stop_server
     # The dump holds the counted requests; the file written at exit, whatever ran after.
     out=$(ls -S "$dir"/out* | head -1)
     total=$(callgrind_annotate "$out" | awk '/PROGRAM TOTALS/ && !t { gsub(",", "", $1); t = $1 } END { print t }')
