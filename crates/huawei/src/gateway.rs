@@ -363,6 +363,7 @@ impl Gateway {
             .map(str::trim)
             .filter(|p| !p.is_empty());
         let mut resolved = None;
+        let mut header_region = None;
         if let Some(h) = header {
             let region = self.regions.region_of_project(account, h).ok_or_else(|| {
                 HwError::unauthenticated(format!(
@@ -378,11 +379,12 @@ impl Gateway {
                 id: h.to_owned(),
                 region: region.id.clone(),
             });
+            header_region = Some(region);
         }
         if let Some(p) = params.get("project_id") {
             // The SDKs send the path's project in X-Project-Id too: resolved above once.
-            let region = match &resolved {
-                Some(same) if same.id == *p => self.regions.get(&same.region),
+            let region = match header_region {
+                Some(region) if header == Some(p.as_str()) => Some(region),
                 _ => self.regions.region_of_project(account, p),
             };
             let region = region.ok_or_else(|| {

@@ -174,6 +174,11 @@ impl cloudtwin_engine::OutcomeHook for Billing {
     }
 }
 
+/// The term, if it ends by itself: one that renews itself has nothing to expire.
+fn lapsing(subscription: Option<&Subscription>) -> Option<&Subscription> {
+    subscription.filter(|s| !s.auto_renew)
+}
+
 /// Why a billing call was refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum BillingError {
@@ -278,7 +283,7 @@ impl Context {
     /// one when the term cannot lapse (auto-renewal, or no term any more).
     pub fn expiry_job(&self, instance: &Instance, subscription: Option<&Subscription>) -> Job {
         let now = self.clock.now_ms();
-        let live = subscription.filter(|s| !s.auto_renew);
+        let live = lapsing(subscription);
         Job {
             id: format!("exp-{}", instance.id),
             account_id: instance.account_id.clone(),
@@ -315,10 +320,9 @@ impl Context {
         instance: &Instance,
         subscription: Option<&Subscription>,
     ) -> Option<Job> {
-        // Before the job is built: a term that renews itself has nothing to expire.
-        subscription.filter(|s| !s.auto_renew)?;
-        let job = self.expiry_job(instance, subscription);
-        (job.state == JobState::Pending).then_some(job)
+        // Asked before the job is built, which a self-renewing term never needs.
+        lapsing(subscription)?;
+        Some(self.expiry_job(instance, subscription))
     }
 
     /// Parks a job until its order is paid.
