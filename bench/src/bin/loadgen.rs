@@ -21,12 +21,10 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use cloudtwin_bench::http1::{Conn, SendError};
 use cloudtwin_bench::request::{created_id, mixed_op, project_from_listing, Rng};
 use cloudtwin_bench::stats::median;
 use cloudtwin_bench::{Api, Op, Request, Signer, Summary, Tally};
-use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1::SendRequest;
-use hyper_util::rt::TokioIo;
 use serde_json::{json, Map, Value};
 
 // glibc's malloc was a fifth of the load generator's CPU, which it takes from the server it
@@ -271,88 +269,6 @@ fn unix_now() -> u64 {
 }
 
 // ---------------------------------------------------------------------------------------------
-// HTTP
-// ---------------------------------------------------------------------------------------------
-
-/// One keep-alive HTTP/1.1 connection, opened on first use and again after an error: no
-/// pool, so the client's own cost per request stays small next to the server's.
-struct Conn {
-    authority: String,
-    sender: Option<SendRequest<Full<Bytes>>>,
-}
-
-impl Conn {
-    fn new(authority: &str) -> Self {
-        Self {
-            authority: authority.to_owned(),
-            sender: None,
-        }
-    }
-
-    async fn sender(&mut self) -> Result<&mut SendRequest<Full<Bytes>>, SendError> {
-        if self.sender.as_ref().is_none_or(|s| s.is_closed()) {
-            let stream = tokio::net::TcpStream::connect(&self.authority)
-                .await
-                .map_err(|e| SendError::Io(format!("connect {}: {e}", self.authority)))?;
-            stream
-                .set_nodelay(true)
-                .map_err(|e| SendError::Io(format!("TCP_NODELAY: {e}")))?;
-            let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-                .await
-                .map_err(|e| SendError::Io(format!("handshake: {e}")))?;
-            tokio::spawn(connection);
-            self.sender = Some(sender);
-        }
-        Ok(self.sender.as_mut().expect("connected above"))
-    }
-}
-
-enum SendError {
-    Timeout,
-    Io(String),
-}
-
-async fn send(conn: &mut Conn, req: Request, timeout: Duration) -> Result<(u16, Bytes), SendError> {
-    let mut builder = hyper::Request::builder()
-        .method(req.method)
-        .uri(req.target());
-    for (n, v) in &req.headers {
-        builder = builder.header(n.as_str(), v.as_str());
-    }
-    let request = builder
-        .body(Full::new(Bytes::from(req.body)))
-        .map_err(|e| SendError::Io(format!("cannot build the request: {e}")))?;
-    let exchange = async {
-        let sender = conn.sender().await?;
-        sender
-            .ready()
-            .await
-            .map_err(|e| SendError::Io(format!("{e:?}")))?;
-        let response = sender
-            .send_request(request)
-            .await
-            .map_err(|e| SendError::Io(format!("{e:?}")))?;
-        let status = response.status().as_u16();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| SendError::Io(format!("reading the body: {e}")))?
-            .to_bytes();
-        Ok((status, body))
-    };
-    let result = match tokio::time::timeout(timeout, exchange).await {
-        Ok(r) => r,
-        Err(_) => Err(SendError::Timeout),
-    };
-    if result.is_err() {
-        // The connection's state is unknown: the next request opens a new one.
-        conn.sender = None;
-    }
-    result
-}
-
-// ---------------------------------------------------------------------------------------------
 // Runs
 // ---------------------------------------------------------------------------------------------
 
@@ -411,7 +327,7 @@ async fn worker(plan: Arc<Plan>, n: usize) -> (Tally, Vec<String>) {
         };
         let req = plan.signer.build(plan.api, op, &name, id);
         let t0 = Instant::now();
-        let result = send(&mut conn, req, plan.timeout).await;
+        let result = conn.send(&req, plan.timeout).await;
         let t1 = Instant::now();
         let counted = t1 >= plan.measure_start && t1 <= plan.end;
         let micros = (t1 - t0).as_micros() as u64;
@@ -490,7 +406,7 @@ const TICK_US: f64 = 10_000.0;
 
 /// One request on its own, to learn early whether the server speaks this API at all.
 async fn first_request(conn: &mut Conn, req: Request, what: &str) -> Result<Bytes, Fail> {
-    match send(conn, req, Duration::from_secs(30)).await {
+    match conn.send(&req, Duration::from_secs(30)).await {
         Ok((status, body)) if (200..300).contains(&status) => Ok(body),
         Ok((status, body)) if status == 404 || status == 501 => Err(Fail(
             3,
