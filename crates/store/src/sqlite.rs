@@ -6,6 +6,7 @@
 //! connections, which WAL lets run beside the writer. Every connection opens through
 //! `cloudtwin_sqlite_vfs`, which writes a commit's WAL frames together.
 
+use std::cell::RefCell;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -183,7 +184,7 @@ enum WriteCmd {
 
 impl WriteCmd {
     /// Runs a command other than `Exec` inside the group's transaction.
-    fn run(&self, conn: &Connection, tokens: &mut TokenIndex) -> Result<Ran> {
+    fn run(&self, conn: &Writer<'_>, tokens: &mut TokenIndex) -> Result<Ran> {
         match self {
             WriteCmd::Batch(batch, _) => batch
                 .iter()
@@ -427,13 +428,14 @@ fn migrate(conn: &mut Connection) -> Result<()> {
 /// thread can take it (`SyncIdle`) or once `SYNC_WAIT_LIMIT` commands are open; between
 /// groups, finishes the checkpointer's work when the WAL is due to start over.
 fn writer_loop(
-    mut conn: Connection,
+    conn: Connection,
     rx: mpsc::Receiver<WriterMsg>,
     to_sync: mpsc::Sender<Vec<Outcome>>,
     sync_idle: Arc<AtomicBool>,
     wake_checkpointer: mpsc::SyncSender<()>,
     tail_due: Arc<AtomicBool>,
 ) {
+    let conn = Writer::new(&conn);
     let mut tokens = TokenIndex::default();
     let mut open = OpenGroup::default();
     let hand_over = |outcomes: Vec<Outcome>| {
@@ -449,7 +451,7 @@ fn writer_loop(
         while let Some(msg) = next {
             match msg {
                 WriterMsg::Cmd(cmd) => {
-                    let done = open.run(&mut conn, &mut tokens, cmd);
+                    let done = open.run(&conn, &mut tokens, cmd);
                     committed |= !done.is_empty();
                     hand_over(done);
                 }
@@ -582,6 +584,7 @@ fn checkpoint_loop(conn: Connection, woken: mpsc::Receiver<()>, tail_due: Arc<At
 /// Runs `group` and commits it (tests: the writer builds its groups as commands arrive).
 #[cfg(test)]
 fn run_group(conn: &mut Connection, tokens: &mut TokenIndex, group: Vec<WriteCmd>) -> Vec<Outcome> {
+    let conn = &Writer::new(conn);
     let mut open = OpenGroup::default();
     let mut outcomes = Vec::new();
     for cmd in group {
@@ -613,12 +616,7 @@ impl OpenGroup {
     /// that were committed on the way, to be synced: an `Exec`, which runs alone after the
     /// open group is committed; or, if `cmd` failed, it and the commands before it, run
     /// again one savepoint each so that only it fails (`commit_group`).
-    fn run(
-        &mut self,
-        conn: &mut Connection,
-        tokens: &mut TokenIndex,
-        cmd: WriteCmd,
-    ) -> Vec<Outcome> {
+    fn run(&mut self, conn: &Writer<'_>, tokens: &mut TokenIndex, cmd: WriteCmd) -> Vec<Outcome> {
         if matches!(cmd, WriteCmd::Exec(..)) {
             let mut outcomes = self.commit(conn, tokens);
             outcomes.extend(commit_group(conn, tokens, vec![cmd]));
@@ -626,7 +624,7 @@ impl OpenGroup {
         }
         if self.is_empty() {
             tokens.begin();
-            if let Err(e) = exec(conn, "BEGIN IMMEDIATE", []) {
+            if let Err(e) = conn.exec("BEGIN IMMEDIATE", []) {
                 return vec![cmd.outcome(Err(unavailable(e)))];
             }
         }
@@ -645,12 +643,12 @@ impl OpenGroup {
 
     /// Commits the open transaction: the outcomes of its commands, or the commit's error
     /// for each of them (then nothing was written).
-    fn commit(&mut self, conn: &Connection, tokens: &mut TokenIndex) -> Vec<Outcome> {
+    fn commit(&mut self, conn: &Writer<'_>, tokens: &mut TokenIndex) -> Vec<Outcome> {
         if self.is_empty() {
             return Vec::new();
         }
         let ran = std::mem::take(&mut self.ran);
-        match exec(conn, "COMMIT", []) {
+        match conn.exec("COMMIT", []) {
             Ok(_) => {
                 tokens.committed();
                 ran.into_iter().map(|(cmd, r)| cmd.outcome(Ok(r))).collect()
@@ -668,16 +666,16 @@ impl OpenGroup {
     }
 
     /// Rolls the open transaction back and hands its commands back, with nothing written.
-    fn abandon(&mut self, conn: &Connection, tokens: &mut TokenIndex) -> Vec<WriteCmd> {
+    fn abandon(&mut self, conn: &Writer<'_>, tokens: &mut TokenIndex) -> Vec<WriteCmd> {
         rollback(conn);
         tokens.rollback_to(0);
         self.ran.drain(..).map(|(cmd, _)| cmd).collect()
     }
 }
 
-fn rollback(conn: &Connection) {
+fn rollback(conn: &Writer<'_>) {
     if !conn.is_autocommit() {
-        if let Err(e) = exec(conn, "ROLLBACK", []) {
+        if let Err(e) = conn.exec("ROLLBACK", []) {
             tracing::error!(error = %e, "sqlite rollback failed");
         }
     }
@@ -714,28 +712,23 @@ impl Outcome {
     }
 }
 
-fn commit_group(
-    conn: &mut Connection,
-    tokens: &mut TokenIndex,
-    group: Vec<WriteCmd>,
-) -> Vec<Outcome> {
+fn commit_group(conn: &Writer<'_>, tokens: &mut TokenIndex, group: Vec<WriteCmd>) -> Vec<Outcome> {
     let mut outcomes = Vec::with_capacity(group.len());
     tokens.begin();
     let committed = (|| -> Result<()> {
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
+        let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)
             .map_err(unavailable)?;
         for cmd in group {
             let mark = tokens.mark();
             let ran = match cmd {
                 WriteCmd::Exec(work, reply) => {
-                    let result = in_savepoint(&tx, |sp| work(sp));
+                    let result = in_savepoint(conn, |sp| work(sp));
                     // It may have written client tokens around the index.
                     tokens.invalidate();
                     outcomes.push(Outcome::Batch(reply, result));
                     continue;
                 }
-                ref cmd => in_savepoint(&tx, |sp| cmd.run(sp, tokens)),
+                ref cmd => in_savepoint(conn, |sp| cmd.run(sp, tokens)),
             };
             if ran.is_err() {
                 tokens.rollback_to(mark);
@@ -756,15 +749,10 @@ fn commit_group(
     outcomes
 }
 
-fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-    // Cached statements: parsing `SAVEPOINT`/`RELEASE` afresh for every batch cost about
-    // as much as one of the batch's inserts.
-    let run = |sql: &str| {
-        conn.prepare_cached(sql)
-            .and_then(|mut stmt| stmt.execute([]))
-            .map(drop)
-            .map_err(unavailable)
-    };
+fn in_savepoint<T>(conn: &Writer<'_>, f: impl FnOnce(&Writer<'_>) -> Result<T>) -> Result<T> {
+    // Prepared once: parsing `SAVEPOINT`/`RELEASE` afresh for every batch cost about as
+    // much as one of the batch's inserts.
+    let run = |sql: &'static str| conn.exec(sql, []).map(drop).map_err(unavailable);
     run("SAVEPOINT batch")?;
     match f(conn) {
         Ok(v) => {
@@ -807,35 +795,76 @@ fn outcome_json(outcome: &JobOutcome) -> Result<String> {
     serde_json::to_string(outcome).map_err(corrupt)
 }
 
-/// Statements are prepared once per connection and reused: parsing SQL on every
-/// write showed up in profiles.
-fn exec(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
-    conn.prepare_cached(sql)?.execute(params)
+/// The write connection, with the statements of its fixed SQL kept prepared for as long as
+/// it is used, found by the address of their text. rusqlite's statement cache hashed a
+/// statement's whole text twice per use (~10 k instructions per create, bench finding 88).
+/// SQL built at run time goes through that cache as before (`prepare_cached`, reached
+/// through `Deref`).
+struct Writer<'c> {
+    conn: &'c Connection,
+    prepared: RefCell<Vec<(SqlKey, rusqlite::Statement<'c>)>>,
 }
 
-fn apply(conn: &Connection, tokens: &mut TokenIndex, m: &Mutation) -> Result<()> {
+/// A static SQL text's address and length: literals may share a prefix in the binary.
+type SqlKey = (usize, usize);
+
+impl<'c> Writer<'c> {
+    fn new(conn: &'c Connection) -> Self {
+        Self {
+            conn,
+            prepared: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Runs `f` on the statement of `sql`, prepared the first time.
+    fn with<T>(
+        &self,
+        sql: &'static str,
+        f: impl FnOnce(&mut rusqlite::Statement<'c>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        let key = (sql.as_ptr() as usize, sql.len());
+        let mut prepared = self.prepared.borrow_mut();
+        let at = match prepared.iter().position(|(k, _)| *k == key) {
+            Some(at) => at,
+            None => {
+                prepared.push((key, self.conn.prepare(sql)?));
+                prepared.len() - 1
+            }
+        };
+        f(&mut prepared[at].1)
+    }
+
+    fn exec(&self, sql: &'static str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
+        self.with(sql, |stmt| stmt.execute(params))
+    }
+}
+
+impl std::ops::Deref for Writer<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        self.conn
+    }
+}
+
+fn apply(conn: &Writer<'_>, tokens: &mut TokenIndex, m: &Mutation) -> Result<()> {
     match m {
         Mutation::InsertAccount(a) => {
-            exec(
-                conn,
+            conn.exec(
                 "INSERT INTO accounts (id, name, domain_id, created_ms) VALUES (?1, ?2, ?3, ?4)",
                 params![a.id, a.name, a.domain_id, a.created_ms],
             )
             .map_err(insert_err("account"))?;
         }
         Mutation::PutAccessKey(k) => {
-            exec(
-                conn,
-                "INSERT INTO access_keys (id, account_id, secret, created_ms) VALUES (?1, ?2, ?3, ?4)
+            conn.exec("INSERT INTO access_keys (id, account_id, secret, created_ms) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT(id) DO UPDATE SET account_id = excluded.account_id, secret = excluded.secret",
                 params![k.id, k.account_id, k.secret_ciphertext, k.created_ms],
             )
             .map_err(insert_err("access key"))?;
         }
         Mutation::PutIamPassword(p) => {
-            exec(
-                conn,
-                "INSERT INTO iam_passwords (account_id, hash, updated_ms) VALUES (?1, ?2, ?3)
+            conn.exec("INSERT INTO iam_passwords (account_id, hash, updated_ms) VALUES (?1, ?2, ?3)
                  ON CONFLICT(account_id) DO UPDATE SET hash = excluded.hash, updated_ms = excluded.updated_ms",
                 params![p.account_id, p.hash, p.updated_ms],
             )
@@ -862,9 +891,7 @@ fn apply(conn: &Connection, tokens: &mut TokenIndex, m: &Mutation) -> Result<()>
             }
         }
         Mutation::InsertInstance(i) => {
-            exec(
-                conn,
-                "INSERT INTO instances (id, account_id, product, region, name, status, resource_group_id,
+            conn.exec("INSERT INTO instances (id, account_id, product, region, name, status, resource_group_id,
                     tags, doc, created_ms, updated_ms, deleted, version)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 1)",
                 params![
@@ -885,9 +912,7 @@ fn apply(conn: &Connection, tokens: &mut TokenIndex, m: &Mutation) -> Result<()>
             .map_err(insert_err("instance"))?;
         }
         Mutation::UpdateInstance(i) => {
-            let n = exec(
-                conn,
-                "UPDATE instances SET region = ?2, name = ?3, status = ?4, resource_group_id = ?5,
+            let n = conn.exec("UPDATE instances SET region = ?2, name = ?3, status = ?4, resource_group_id = ?5,
                     tags = ?6, doc = ?7, updated_ms = ?8, deleted = ?9, version = version + 1
                  WHERE id = ?1 AND version = ?10",
                 params![
@@ -912,8 +937,7 @@ fn apply(conn: &Connection, tokens: &mut TokenIndex, m: &Mutation) -> Result<()>
             }
         }
         Mutation::PutJob(j) => {
-            exec(
-                conn,
+            conn.exec(
                 "INSERT INTO jobs (id, account_id, product, instance_id, operation, state, outcome,
                     created_ms, due_ms, finished_ms, attempts, lease_owner, lease_until_ms)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
@@ -946,45 +970,41 @@ fn apply(conn: &Connection, tokens: &mut TokenIndex, m: &Mutation) -> Result<()>
             now_ms,
         } => {
             // One statement: a live record makes it change nothing.
-            let n = exec(
-                conn,
-                "INSERT INTO nonces (access_key_id, nonce, expires_ms) VALUES (?1, ?2, ?3)
+            let n = conn
+                .exec(
+                    "INSERT INTO nonces (access_key_id, nonce, expires_ms) VALUES (?1, ?2, ?3)
                  ON CONFLICT(access_key_id, nonce) DO UPDATE SET expires_ms = excluded.expires_ms
                  WHERE nonces.expires_ms <= ?4",
-                params![access_key_id, nonce, expires_ms, now_ms],
-            )
-            .map_err(unavailable)?;
+                    params![access_key_id, nonce, expires_ms, now_ms],
+                )
+                .map_err(unavailable)?;
             if n != 1 {
                 return Err(StoreError::Conflict("signature nonce used already".into()));
             }
         }
         Mutation::PurgeNonces { now_ms } => {
-            exec(
-                conn,
-                "DELETE FROM nonces WHERE expires_ms <= ?1",
-                params![now_ms],
-            )
-            .map_err(unavailable)?;
+            conn.exec("DELETE FROM nonces WHERE expires_ms <= ?1", params![now_ms])
+                .map_err(unavailable)?;
         }
         Mutation::UpdateClaimedJob { job: j, owner } => {
-            let n = exec(
-                conn,
-                "UPDATE jobs SET state = ?2, outcome = ?3, due_ms = ?4, finished_ms = ?5,
+            let n = conn
+                .exec(
+                    "UPDATE jobs SET state = ?2, outcome = ?3, due_ms = ?4, finished_ms = ?5,
                     lease_owner = ?6, lease_until_ms = ?7
                  WHERE id = ?1 AND state = 'running' AND lease_owner = ?8 AND attempts = ?9",
-                params![
-                    j.id,
-                    j.state.as_str(),
-                    outcome_json(&j.outcome)?,
-                    j.due_ms,
-                    j.finished_ms,
-                    j.lease_owner,
-                    j.lease_until_ms,
-                    owner,
-                    j.attempts
-                ],
-            )
-            .map_err(unavailable)?;
+                    params![
+                        j.id,
+                        j.state.as_str(),
+                        outcome_json(&j.outcome)?,
+                        j.due_ms,
+                        j.finished_ms,
+                        j.lease_owner,
+                        j.lease_until_ms,
+                        owner,
+                        j.attempts
+                    ],
+                )
+                .map_err(unavailable)?;
             if n != 1 {
                 return Err(lease_lost(&j.id, owner));
             }
@@ -995,21 +1015,19 @@ fn apply(conn: &Connection, tokens: &mut TokenIndex, m: &Mutation) -> Result<()>
             attempts,
             until_ms,
         } => {
-            let n = exec(
-                conn,
-                "UPDATE jobs SET lease_until_ms = ?2
+            let n = conn
+                .exec(
+                    "UPDATE jobs SET lease_until_ms = ?2
                  WHERE id = ?1 AND state = 'running' AND lease_owner = ?3 AND attempts = ?4",
-                params![job_id, until_ms, owner, attempts],
-            )
-            .map_err(unavailable)?;
+                    params![job_id, until_ms, owner, attempts],
+                )
+                .map_err(unavailable)?;
             if n != 1 {
                 return Err(lease_lost(job_id, owner));
             }
         }
         Mutation::UnparkJob { id, due_ms } => {
-            let n = exec(
-                conn,
-                "UPDATE jobs SET state = 'pending', due_ms = ?2 WHERE id = ?1 AND state = 'parked'",
+            let n = conn.exec("UPDATE jobs SET state = 'pending', due_ms = ?2 WHERE id = ?1 AND state = 'parked'",
                 params![id, due_ms],
             )
             .map_err(unavailable)?;
@@ -1018,24 +1036,24 @@ fn apply(conn: &Connection, tokens: &mut TokenIndex, m: &Mutation) -> Result<()>
             }
         }
         Mutation::PutOrder(o) => {
-            let n = exec(
-                conn,
-                "INSERT INTO orders (id, account_id, instance_id, status, created_ms, doc)
+            let n = conn
+                .exec(
+                    "INSERT INTO orders (id, account_id, instance_id, status, created_ms, doc)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT(id) DO UPDATE SET status = excluded.status, doc = excluded.doc
                  WHERE orders.account_id = excluded.account_id
                    AND orders.instance_id = excluded.instance_id
                    AND orders.created_ms = excluded.created_ms",
-                params![
-                    o.id,
-                    o.account_id,
-                    o.instance_id,
-                    o.status.as_str(),
-                    o.created_ms,
-                    json(o)
-                ],
-            )
-            .map_err(unavailable)?;
+                    params![
+                        o.id,
+                        o.account_id,
+                        o.instance_id,
+                        o.status.as_str(),
+                        o.created_ms,
+                        json(o)
+                    ],
+                )
+                .map_err(unavailable)?;
             if n != 1 {
                 return Err(crate::order_id_taken(&o.id));
             }
@@ -1740,6 +1758,7 @@ fn export(c: &Connection, account_id: Option<&str>) -> Result<StateDump> {
 }
 
 fn import(c: &Connection, dump: &StateDump) -> Result<()> {
+    let c = &Writer::new(c);
     let occupied: bool = c
         .query_row(
             "SELECT EXISTS (SELECT 1 FROM accounts) OR EXISTS (SELECT 1 FROM instances)",
@@ -1765,9 +1784,7 @@ fn import(c: &Connection, dump: &StateDump) -> Result<()> {
     }
     for i in &dump.instances {
         // Kept as is, version included, so optimistic checks go on where they left off.
-        exec(
-            c,
-            "INSERT INTO instances (id, account_id, product, region, name, status, resource_group_id,
+        c.exec("INSERT INTO instances (id, account_id, product, region, name, status, resource_group_id,
                 tags, doc, created_ms, updated_ms, deleted, version)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             params![
@@ -1802,8 +1819,7 @@ fn import(c: &Connection, dump: &StateDump) -> Result<()> {
         )?;
     }
     for o in &dump.orders {
-        exec(
-            c,
+        c.exec(
             "INSERT INTO orders (id, account_id, instance_id, status, created_ms, doc)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![

@@ -16,9 +16,9 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, Hasher, RandomState};
 
 use cloudtwin_core::Product;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, OptionalExtension};
 
-use super::{exec, product, unavailable};
+use super::{product, unavailable, Writer};
 use crate::{IdempotencyRecord, Result, StoreError};
 
 /// Expired records are deleted at most this often, and at most this many at a time, so
@@ -143,10 +143,9 @@ impl TokenIndex {
 
     /// Indexes the rows committed by other connections since the last look, or all of
     /// them the first time.
-    fn catch_up(&mut self, conn: &Connection) -> Result<()> {
+    fn catch_up(&mut self, conn: &Writer<'_>) -> Result<()> {
         let version: i64 = conn
-            .prepare_cached("PRAGMA data_version")
-            .and_then(|mut s| s.query_row([], |r| r.get(0)))
+            .with("PRAGMA data_version", |s| s.query_row([], |r| r.get(0)))
             .map_err(unavailable)?;
         if self.by_hash.is_some() && version == self.data_version {
             return Ok(());
@@ -186,7 +185,7 @@ impl TokenIndex {
     /// whose row is gone are dropped.
     fn candidates(
         &mut self,
-        conn: &Connection,
+        conn: &Writer<'_>,
         key: &TokenKey<'_>,
         hash: u64,
     ) -> Result<Vec<(i64, i64)>> {
@@ -251,7 +250,7 @@ impl TokenIndex {
     /// the same key was created at or after `expire_before_ms`; an older one is replaced.
     pub fn insert(
         &mut self,
-        conn: &Connection,
+        conn: &Writer<'_>,
         record: &IdempotencyRecord,
         expire_before_ms: i64,
     ) -> Result<()> {
@@ -269,9 +268,7 @@ impl TokenIndex {
             }
             self.delete(conn, hash, seq)?;
         }
-        exec(
-            conn,
-            "INSERT INTO idempotency (account_id, product, action, token, request_hash, response, created_ms)
+        conn.exec("INSERT INTO idempotency (account_id, product, action, token, request_hash, response, created_ms)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
                 record.account_id,
@@ -291,7 +288,7 @@ impl TokenIndex {
     /// The record of `key`, live or expired (the caller judges its age).
     pub fn find(
         &mut self,
-        conn: &Connection,
+        conn: &Writer<'_>,
         key: &TokenKey<'_>,
     ) -> Result<Option<IdempotencyRecord>> {
         // The newest, should an expired one still be stored beside it.
@@ -323,8 +320,9 @@ impl TokenIndex {
         .map_err(unavailable)
     }
 
-    fn delete(&mut self, conn: &Connection, hash: u64, seq: i64) -> Result<()> {
-        exec(conn, "DELETE FROM idempotency WHERE seq = ?1", [seq]).map_err(unavailable)?;
+    fn delete(&mut self, conn: &Writer<'_>, hash: u64, seq: i64) -> Result<()> {
+        conn.exec("DELETE FROM idempotency WHERE seq = ?1", [seq])
+            .map_err(unavailable)?;
         self.forget(hash, seq);
         Ok(())
     }
@@ -333,7 +331,7 @@ impl TokenIndex {
     /// created, so the expired ones come first.
     fn purge_if_due(
         &mut self,
-        conn: &Connection,
+        conn: &Writer<'_>,
         now_ms: i64,
         expire_before_ms: i64,
     ) -> Result<()> {
