@@ -928,7 +928,7 @@ fn instance_filter(q: &InstanceQuery) -> (String, Vec<String>) {
     }
     if cloudtwin_store::uses_name_index(q) {
         sql.push_str(" AND ");
-        sql.push_str(&cloudtwin_store::looked_up_by_name());
+        sql.push_str(cloudtwin_store::looked_up_by_name());
     }
     for tag in &q.tags {
         // Containment: some element has this key (and this value, unless it is empty).

@@ -257,12 +257,16 @@ pub fn order_product_in_doc(product: Product) -> String {
 /// by name ([`Product::LOOKED_UP_BY_NAME`]), so the other products' creates write no entry
 /// in it. A query uses the index only if it carries this very term, with the names as
 /// literals (a bound parameter proves nothing to the planner).
-pub fn looked_up_by_name() -> String {
-    let products: Vec<String> = Product::LOOKED_UP_BY_NAME
-        .iter()
-        .map(|p| format!("'{}'", p.as_str()))
-        .collect();
-    format!("product IN ({})", products.join(", "))
+/// Built once: a RocketMQ create's name claim asks for it.
+pub fn looked_up_by_name() -> &'static str {
+    static TERM: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TERM.get_or_init(|| {
+        let products: Vec<String> = Product::LOOKED_UP_BY_NAME
+            .iter()
+            .map(|p| format!("'{}'", p.as_str()))
+            .collect();
+        format!("product IN ({})", products.join(", "))
+    })
 }
 
 /// Whether a listing looks one product's instances up by name through that index.

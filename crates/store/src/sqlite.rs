@@ -1093,7 +1093,7 @@ fn instance_filter(q: &InstanceQuery) -> (String, Vec<SqlValue>) {
     }
     if crate::uses_name_index(q) {
         sql.push_str(" AND ");
-        sql.push_str(&crate::looked_up_by_name());
+        sql.push_str(crate::looked_up_by_name());
     }
     for tag in &q.tags {
         sql.push_str(

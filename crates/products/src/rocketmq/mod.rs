@@ -125,14 +125,7 @@ impl RocketMq {
     /// An id shaped like DMS's: a lowercase UUID.
     fn new_id(&self) -> String {
         let h = self.ctx.ids.sortable_hex(32);
-        format!(
-            "{}-{}-{}-{}-{}",
-            &h[..8],
-            &h[8..12],
-            &h[12..16],
-            &h[16..20],
-            &h[20..]
-        )
+        [&h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..]].join("-")
     }
 
     fn body<'a>(call: &'a Call<'_>) -> Result<&'a Value, HwError> {

@@ -99,9 +99,9 @@ impl Doc {
     /// What a term bills: each broker of the flavor, and the storage.
     pub fn billed_items(&self) -> Vec<(String, i64)> {
         vec![
-            (format!("flavor.{}", self.product_id), self.broker_num),
+            (["flavor.", &self.product_id].concat(), self.broker_num),
             (
-                format!("storage.{}", self.storage_spec_code),
+                ["storage.", &self.storage_spec_code].concat(),
                 self.storage_space,
             ),
         ]

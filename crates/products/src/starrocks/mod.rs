@@ -128,7 +128,7 @@ impl StarRocks {
     }
 
     fn new_id(&self, prefix: &str) -> String {
-        format!("{prefix}{}", self.ctx.ids.sortable_hex(16))
+        [prefix, &self.ctx.ids.sortable_hex(16)].concat()
     }
 
     /// A live instance of the caller's, with its document.
@@ -250,9 +250,9 @@ impl StarRocks {
             for (n, g) in groups.iter().enumerate() {
                 let code = component.code().to_ascii_lowercase();
                 node_groups.push(NodeGroup {
-                    id: format!("ng-{}", self.ctx.ids.hex(16)),
+                    id: ["ng-", &self.ctx.ids.hex(16)].concat(),
                     name: if n == 0 {
-                        format!("{code}_default")
+                        [&code, "_default"].concat()
                     } else {
                         format!("{code}_{n}")
                     },
@@ -1126,8 +1126,8 @@ fn price_items<'a>(
 ) -> Vec<(String, i64)> {
     let mut items = Vec::new();
     for (cu, nodes, spec, size, disks, level) in groups {
-        items.push((format!("cu.{spec}"), cu * nodes));
-        items.push((format!("storage.{level}"), size * disks * nodes));
+        items.push((["cu.", spec].concat(), cu * nodes));
+        items.push((["storage.", level].concat(), size * disks * nodes));
     }
     items
 }
