@@ -55,7 +55,7 @@ impl Input {
         let body = self.json_or_empty();
         // Tracking the path cost a third of the decoding (callgrind): it is done only to word
         // an error, by decoding again.
-        if let Ok(decoded) = serde_json::from_slice(body) {
+        if let Ok(decoded) = cloudtwin_core::body::from_json_bytes(body) {
             return Ok(decoded);
         }
         let mut json = serde_json::Deserializer::from_slice(body);

@@ -176,7 +176,8 @@ impl Gateway {
                 .ok_or_else(|| api_not_found(&version, &action))?;
         }
         if !input.json.is_empty() && !api.decodes_own_body(operation.action) {
-            input.body = serde_json::from_slice(&input.json).map_err(AliError::body_not_json)?;
+            input.body = cloudtwin_core::body::from_json_bytes(&input.json)
+                .map_err(AliError::body_not_json)?;
         }
         routed.product = Some(api.product());
         routed.operation = Some(operation.action);

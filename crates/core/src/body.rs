@@ -1,4 +1,4 @@
-//! A response body as the dialects send it.
+//! JSON bodies: a response as the dialects send it, and a request's bytes decoded.
 
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -50,6 +50,39 @@ impl Body {
         match self {
             Body::Tree(tree) => tree.get(key).and_then(Value::as_str).unwrap_or(""),
             Body::Printed(_) => "",
+        }
+    }
+}
+
+/// `bytes` decoded as JSON into `T`, as `serde_json::from_slice` would, errors included.
+/// Text that is valid UTF-8 as a whole is parsed as a `str`: `from_slice` checks the UTF-8
+/// of every string it reads again, 1.7 % of a StarRocks create's instructions (bench
+/// finding 88).
+pub fn from_json_bytes<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> serde_json::Result<T> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(bytes),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_decode_as_from_slice_would_errors_included() {
+        let cases: [&[u8]; 5] = [
+            br#"{"a": "caf\u00e9", "b": [1, 2.5, null]}"#,
+            "{\"ü\": \"naïve\"}".as_bytes(),
+            b"{\"a\": \"\xff\"}",
+            b"{\"a\": 1,}",
+            b"",
+        ];
+        for bytes in cases {
+            let ours: Result<Value, String> = from_json_bytes(bytes).map_err(|e| e.to_string());
+            let theirs: Result<Value, String> =
+                serde_json::from_slice(bytes).map_err(|e| e.to_string());
+            assert_eq!(ours, theirs, "{}", String::from_utf8_lossy(bytes));
         }
     }
 }

@@ -107,7 +107,9 @@ const DECIMAL_TICK_DIGITS: usize = 5;
 /// Replaces the first [`TICK_DIGITS`] of `id` with the tick of `now_ms`.
 fn stamp_tick(id: &mut String, now_ms: u64) {
     let tick = (now_ms / TICK_MS) % (1 << (4 * TICK_DIGITS));
-    id.replace_range(..TICK_DIGITS, &format!("{tick:06x}"));
+    // The low three bytes are the six digits.
+    let digits = lower_hex(&tick.to_be_bytes()[8 - TICK_DIGITS / 2..]);
+    id.replace_range(..TICK_DIGITS, &digits);
 }
 
 /// Replaces the first [`DECIMAL_TICK_DIGITS`] of `id` with the tick of `now_ms`, kept in
@@ -167,6 +169,9 @@ mod tests {
             wrapped, "0000006789abcdef",
             "the tick wraps after 2^24 ticks"
         );
+        let mut every_digit = "0000000000000000".to_owned();
+        stamp_tick(&mut every_digit, 0xabcdef * 4);
+        assert_eq!(every_digit, "abcdef0000000000");
         assert_eq!(RandomIds.sortable_hex(16).len(), 16);
     }
 

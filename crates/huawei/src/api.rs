@@ -140,7 +140,7 @@ fn parse_body(raw: &[u8]) -> Result<Value, String> {
     if raw.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Null);
     }
-    serde_json::from_slice(raw).map_err(|e| e.to_string())
+    cloudtwin_core::body::from_json_bytes(raw).map_err(|e| e.to_string())
 }
 
 /// A success answer. Huawei SDKs accept any status outside 400–599.

@@ -223,10 +223,11 @@ pub const CLIENT_TOKEN_TTL_MS: i64 = 24 * 3600 * 1000;
 pub fn typed_request_hash<T: serde::Serialize>(params: &T) -> String {
     // Sized once for a create's parameters, which an empty vector reaches in seven steps.
     match postcard::to_extend(params, Vec::with_capacity(512)) {
-        Ok(encoded) => format!(
-            "{TYPED_HASH_PREFIX}{}",
-            cloudtwin_core::lower_hex(&Sha256::digest(&encoded))
-        ),
+        Ok(encoded) => [
+            TYPED_HASH_PREFIX,
+            &cloudtwin_core::lower_hex(&Sha256::digest(&encoded)),
+        ]
+        .concat(),
         Err(_) => typed_json_request_hash(params),
     }
 }

@@ -141,7 +141,7 @@ impl RocketMq {
     fn typed_body<T: DeserializeOwned>(call: &Call<'_>) -> Result<T, HwError> {
         let object = call.raw_body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
         if object {
-            if let Ok(decoded) = serde_json::from_slice(call.raw_body) {
+            if let Ok(decoded) = cloudtwin_core::body::from_json_bytes(call.raw_body) {
                 return Ok(decoded);
             }
         }
