@@ -34,11 +34,20 @@ use serde_json::{json, Value};
 
 pub use catalog::Catalog;
 
-/// The billed items of a stored RocketMQ document (for the ledger's generic calls).
+/// The billed items of a stored RocketMQ document (for the ledger's generic calls, on
+/// every create and transition). Only the four members they depend on are read, by name:
+/// parsing the whole document was 7 % of a create's instructions (bench finding 88).
 pub(crate) fn billed_items(doc: &Document) -> Result<Vec<(String, i64)>, String> {
-    doc.parse::<Doc>()
-        .map(|d| d.billed_items())
-        .map_err(|e| e.to_string())
+    fn read<T: serde::de::DeserializeOwned>(doc: &Document, key: &str) -> Result<T, String> {
+        doc.field(key)
+            .ok_or_else(|| format!("the document has no readable {key}"))
+    }
+    Ok(model::items(
+        &read::<String>(doc, "product_id")?,
+        read(doc, "broker_num")?,
+        &read::<String>(doc, "storage_spec_code")?,
+        read(doc, "storage_space")?,
+    ))
 }
 use create::{body_of, CreateBody, NewSize, ResizeBody, UpdateBody};
 use errors::bad_body;
@@ -805,6 +814,30 @@ impl HuaweiApi for RocketMq {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A document stored before the billed members moved first bills as its typed form.
+    #[test]
+    fn the_ledger_bills_a_stored_document_as_its_typed_form() {
+        let stored = serde_json::json!({
+            "description": "", "engine_version": "4.8.0", "storage_space": 600,
+            "vpc_id": "v", "subnet_id": "s", "security_group_id": "g",
+            "available_zones": ["az1"], "product_id": "c6.4u8g.cluster", "ssl_enable": false,
+            "storage_spec_code": "dms.physical.storage.ultra.v2",
+            "enterprise_project_id": "0", "enable_acl": false, "ipv6_enable": false,
+            "proxy_enable": false, "enable_publicip": false, "publicip_id": "",
+            "broker_num": 3, "arch_type": "X86", "tls_mode": "PLAINTEXT",
+            "disk_encrypted": false, "disk_encrypted_key": "", "charging_mode": 1,
+            "extend_times": 0, "user_name": "ak",
+        });
+        let doc = Document::from_stored(stored.to_string());
+        let typed: Doc = doc.parse().unwrap();
+        let items = billed_items(&doc).unwrap();
+        assert_eq!(items, typed.billed_items());
+        assert_eq!(items[0], ("flavor.c6.4u8g.cluster".to_owned(), 3));
+        assert_eq!(billed_items(&typed.document()).unwrap(), items);
+        let broken = Document::from_stored("{\"product_id\": 7}".into());
+        assert!(billed_items(&broken).is_err());
+    }
 
     #[test]
     fn routes_cover_the_sdk_and_do_not_collide() {

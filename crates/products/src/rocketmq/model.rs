@@ -19,16 +19,18 @@ pub struct Doc {
     /// The pay-per-use rate history (`billing::stamp_usage`), kept through typed rewrites.
     #[serde(default, skip_serializing_if = "UsageLedger::is_empty")]
     pub usage: UsageLedger,
+    // Next: what a term bills, read by name on every transition (`billed_items`).
+    pub product_id: String,
+    pub broker_num: i64,
+    pub storage_spec_code: String,
+    pub storage_space: i64,
     pub description: String,
     pub engine_version: String,
-    pub storage_space: i64,
     pub vpc_id: String,
     pub subnet_id: String,
     pub security_group_id: String,
     pub available_zones: Vec<String>,
-    pub product_id: String,
     pub ssl_enable: bool,
-    pub storage_spec_code: String,
     pub enterprise_project_id: String,
     pub enable_acl: bool,
     pub ipv6_enable: bool,
@@ -39,7 +41,6 @@ pub struct Doc {
     pub proxy_enable: bool,
     pub enable_publicip: bool,
     pub publicip_id: String,
-    pub broker_num: i64,
     pub arch_type: String,
     pub tls_mode: String,
     pub disk_encrypted: bool,
@@ -98,13 +99,12 @@ impl Doc {
 
     /// What a term bills: each broker of the flavor, and the storage.
     pub fn billed_items(&self) -> Vec<(String, i64)> {
-        vec![
-            (["flavor.", &self.product_id].concat(), self.broker_num),
-            (
-                ["storage.", &self.storage_spec_code].concat(),
-                self.storage_space,
-            ),
-        ]
+        items(
+            &self.product_id,
+            self.broker_num,
+            &self.storage_spec_code,
+            self.storage_space,
+        )
     }
 
     pub fn from_instance(i: &Instance) -> Result<Self, serde_json::Error> {
@@ -114,6 +114,19 @@ impl Doc {
     pub fn document(&self) -> Document {
         Document::of(self)
     }
+}
+
+/// The billed items of a flavor and storage: [`Doc::billed_items`].
+pub(crate) fn items(
+    product_id: &str,
+    broker_num: i64,
+    storage_spec_code: &str,
+    storage_space: i64,
+) -> Vec<(String, i64)> {
+    vec![
+        (["flavor.", product_id].concat(), broker_num),
+        (["storage.", storage_spec_code].concat(), storage_space),
+    ]
 }
 
 /// A stable private address for the instance: `192.168.<a>.<b>`.
