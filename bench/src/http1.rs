@@ -82,7 +82,7 @@ impl Conn {
                     used,
                     close,
                 } => {
-                    let body = Bytes::copy_from_slice(&body);
+                    let body = Bytes::from(body);
                     self.input.drain(..used);
                     if close {
                         self.stream = None;
