@@ -10,7 +10,7 @@
 //! In a snapshot or a job's stored outcome a document is embedded as JSON, not as a string.
 
 use std::fmt;
-use std::ops::Range;
+use std::ops::{ControlFlow, Range};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -64,6 +64,34 @@ impl Document {
             Member::Found { value, .. } => serde_json::from_str(self.0.get(value)?).ok(),
             _ => None,
         }
+    }
+
+    /// The top-level members `keys`, as the text of their values, read in one walk from the
+    /// first member that stops once all are found: for members a document keeps together
+    /// at its start, which [`Document::field`] would each look for in the whole text first.
+    /// `None` for a member that is absent, and for all if the document is not an object.
+    pub fn raw_fields<const N: usize>(&self, keys: [&str; N]) -> [Option<&str>; N] {
+        let mut found = [None; N];
+        let b = self.0.as_bytes();
+        let open = skip_ws(b, 0);
+        if b.get(open) != Some(&b'{') {
+            return found;
+        }
+        let mut missing = N;
+        walk(&self.0, skip_ws(b, open + 1), |_, quoted, value| {
+            for (slot, key) in found.iter_mut().zip(keys) {
+                if slot.is_none() && key_is(quoted, key) {
+                    *slot = self.0.get(value.clone());
+                    missing -= 1;
+                }
+            }
+            if missing == 0 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        });
+        found
     }
 
     /// Sets the top-level member `key` to `value`; answers false (and changes nothing) if
@@ -142,43 +170,55 @@ fn member(text: &str, key: &str) -> Member {
             _ => Member::NotObject,
         };
     }
+    let mut found = None;
+    let end = walk(text, first, |start, quoted, value| {
+        if key_is(quoted, key) {
+            found = Some(Member::Found { start, value });
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    });
+    match (found, end) {
+        (Some(member), _) => member,
+        (None, Some(close)) => Member::Absent {
+            close,
+            empty: close == first,
+        },
+        (None, None) => Member::NotObject,
+    }
+}
+
+/// Walks the members of the object whose first member (or closing brace) is at `first`,
+/// handing `visit` each one's start, quoted key and value, until it breaks. Answers where
+/// the object's closing brace is when the walk reached it, `None` if it broke first or the
+/// text is not an object.
+fn walk(
+    text: &str,
+    first: usize,
+    mut visit: impl FnMut(usize, &str, Range<usize>) -> ControlFlow<()>,
+) -> Option<usize> {
+    let b = text.as_bytes();
     let mut i = first;
     if b.get(i) == Some(&b'}') {
-        return Member::Absent {
-            close: i,
-            empty: true,
-        };
+        return Some(i);
     }
     loop {
         let start = i;
-        let Some(key_end) = string_end(b, i) else {
-            return Member::NotObject;
-        };
-        let is_key = text.get(start..key_end).is_some_and(|k| key_is(k, key));
+        let key_end = string_end(b, i)?;
+        let quoted = text.get(start..key_end)?;
         i = skip_ws(b, key_end);
         if b.get(i) != Some(&b':') {
-            return Member::NotObject;
+            return None;
         }
         let value_start = skip_ws(b, i + 1);
-        let Some(value_end) = value_end(b, value_start) else {
-            return Member::NotObject;
-        };
-        if is_key {
-            return Member::Found {
-                start,
-                value: value_start..value_end,
-            };
-        }
+        let value_end = value_end(b, value_start)?;
+        visit(start, quoted, value_start..value_end).continue_value()?;
         i = skip_ws(b, value_end);
         match b.get(i) {
             Some(b',') => i = skip_ws(b, i + 1),
-            Some(b'}') => {
-                return Member::Absent {
-                    close: i,
-                    empty: false,
-                }
-            }
-            _ => return Member::NotObject,
+            Some(b'}') => return Some(i),
+            _ => return None,
         }
     }
 }
@@ -400,6 +440,17 @@ mod tests {
     }
 
     #[test]
+    fn raw_fields_read_what_field_reads_and_nothing_from_a_non_object() {
+        let doc = Document::from_stored(r#"{"a": 1, "b": {"c": [2, "}"]}, "d": "x\"y"}"#.into());
+        assert_eq!(
+            doc.raw_fields(["d", "b", "nope"]),
+            [Some(r#""x\"y""#), Some(r#"{"c": [2, "}"]}"#), None]
+        );
+        assert_eq!(Document::null().raw_fields(["a"]), [None]);
+        assert_eq!(Document::from_stored("{}".into()).raw_fields(["a"]), [None]);
+    }
+
+    #[test]
     fn members_are_found_in_any_spacing_and_spelling() {
         let mut doc = Document::from_stored(
             "{ \"a\" : [ 1 , {\"b\": \"\\\"\"} ] ,\n \"\\u0062\": -1.5e3 , \"c\":null }".into(),
@@ -447,6 +498,14 @@ mod tests {
             };
             let doc = Document::from_stored(text);
             prop_assert_eq!(doc.field::<Value>(&key), tree.get(&key).cloned());
+            // Read together with others, present or not, in either order.
+            for keys in [[key.as_str(), "a", "zz"], ["zz", "a", key.as_str()]] {
+                let raw = doc.raw_fields(keys);
+                for (k, r) in keys.iter().zip(raw) {
+                    let read = r.map(|t| serde_json::from_str::<Value>(t).unwrap());
+                    prop_assert_eq!(read, tree.get(*k).cloned(), "{}", k);
+                }
+            }
 
             let new = json!({"v": [1]});
             let mut set = doc.clone();

@@ -35,18 +35,26 @@ use serde_json::{json, Value};
 pub use catalog::Catalog;
 
 /// The billed items of a stored RocketMQ document (for the ledger's generic calls, on
-/// every create and transition). Only the four members they depend on are read, by name:
-/// parsing the whole document was 7 % of a create's instructions (bench finding 88).
+/// every create and transition). Only the four members they depend on are read, in one
+/// walk (the document keeps them first): parsing the whole document was 7 % of a create's
+/// instructions (bench finding 88).
 pub(crate) fn billed_items(doc: &Document) -> Result<Vec<(String, i64)>, String> {
-    fn read<T: serde::de::DeserializeOwned>(doc: &Document, key: &str) -> Result<T, String> {
-        doc.field(key)
+    const KEYS: [&str; 4] = [
+        "product_id",
+        "broker_num",
+        "storage_spec_code",
+        "storage_space",
+    ];
+    let raw = doc.raw_fields(KEYS);
+    fn read<T: serde::de::DeserializeOwned>(raw: Option<&str>, key: &str) -> Result<T, String> {
+        raw.and_then(|text| serde_json::from_str(text).ok())
             .ok_or_else(|| format!("the document has no readable {key}"))
     }
     Ok(model::items(
-        &read::<String>(doc, "product_id")?,
-        read(doc, "broker_num")?,
-        &read::<String>(doc, "storage_spec_code")?,
-        read(doc, "storage_space")?,
+        &read::<String>(raw[0], KEYS[0])?,
+        read(raw[1], KEYS[1])?,
+        &read::<String>(raw[2], KEYS[2])?,
+        read(raw[3], KEYS[3])?,
     ))
 }
 use create::{body_of, CreateBody, NewSize, ResizeBody, UpdateBody};
