@@ -87,10 +87,16 @@ pub struct Request {
 impl Request {
     /// Path and query, as on the request line.
     pub fn target(&self) -> String {
-        if self.query.is_empty() {
-            self.path.clone()
-        } else {
-            format!("{}?{}", self.path, self.query)
+        let mut target = Vec::new();
+        self.write_target(&mut target);
+        String::from_utf8(target).expect("a path and a query are text")
+    }
+
+    fn write_target(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(self.path.as_bytes());
+        if !self.query.is_empty() {
+            out.push(b'?');
+            out.extend_from_slice(self.query.as_bytes());
         }
     }
 
@@ -113,11 +119,7 @@ impl Request {
     pub fn write_http1(&self, out: &mut Vec<u8>, close: bool) {
         out.extend_from_slice(self.method.as_bytes());
         out.push(b' ');
-        out.extend_from_slice(self.path.as_bytes());
-        if !self.query.is_empty() {
-            out.push(b'?');
-            out.extend_from_slice(self.query.as_bytes());
-        }
+        self.write_target(out);
         out.extend_from_slice(b" HTTP/1.1\r\n");
         for (n, v) in &self.headers {
             out.extend_from_slice(n.as_bytes());
@@ -197,53 +199,48 @@ fn client_token() -> String {
 
 /// A create body printed once with placeholders and filled in for each request: printing a
 /// `Value` tree for every request cost a tenth of the load generator's CPU. The template is
-/// kept cut at its two slots, so filling it is three copies.
+/// kept cut at its slots, so filling it is a copy of each piece.
 struct BodyTemplate(std::sync::OnceLock<Template>);
 
-struct Template {
-    /// Text before the name, between the name and the token, after the token; the name and
-    /// token slots swap places when the token comes first (`token_first`).
-    parts: [String; 3],
-    token_first: bool,
+/// A create body cut at its slots, in the order they come.
+struct Template(Vec<Piece>);
+
+enum Piece {
+    Text(String),
+    Name,
+    Token,
 }
 
 const NAME_SLOT: &str = "@@name@@";
 const TOKEN_SLOT: &str = "@@token@@";
 
 impl Template {
-    fn new(text: &str) -> Self {
-        let name_at = text
-            .find(NAME_SLOT)
-            .expect("a create body names its resource");
-        let (first, first_len, second, second_len, token_first) = match text.find(TOKEN_SLOT) {
-            Some(t) if t < name_at => (t, TOKEN_SLOT.len(), name_at, NAME_SLOT.len(), true),
-            Some(t) => (name_at, NAME_SLOT.len(), t, TOKEN_SLOT.len(), false),
-            // No token: the third part is empty and the token never printed.
-            None => (name_at, NAME_SLOT.len(), text.len(), 0, false),
-        };
-        Self {
-            parts: [
-                text[..first].to_owned(),
-                text[first + first_len..second].to_owned(),
-                text[second + second_len..].to_owned(),
-            ],
-            token_first,
+    fn new(mut rest: &str) -> Self {
+        let mut pieces = Vec::new();
+        loop {
+            let next = [(NAME_SLOT, Piece::Name), (TOKEN_SLOT, Piece::Token)]
+                .into_iter()
+                .filter_map(|(slot, piece)| rest.find(slot).map(|at| (at, slot.len(), piece)))
+                .min_by_key(|&(at, ..)| at);
+            let Some((at, len, piece)) = next else {
+                pieces.push(Piece::Text(rest.to_owned()));
+                return Self(pieces);
+            };
+            pieces.push(Piece::Text(rest[..at].to_owned()));
+            pieces.push(piece);
+            rest = &rest[at + len..];
         }
     }
 
     fn fill(&self, name: &str, token: &str) -> Vec<u8> {
-        let (a, b) = if self.token_first {
-            (token, name)
-        } else {
-            (name, token)
-        };
-        let [p0, p1, p2] = &self.parts;
-        let mut out = Vec::with_capacity(p0.len() + p1.len() + p2.len() + 2 * (a.len() + b.len()));
-        out.extend_from_slice(p0.as_bytes());
-        push_escaped(&mut out, a);
-        out.extend_from_slice(p1.as_bytes());
-        push_escaped(&mut out, b);
-        out.extend_from_slice(p2.as_bytes());
+        let mut out = Vec::with_capacity(1024);
+        for piece in &self.0 {
+            match piece {
+                Piece::Text(text) => out.extend_from_slice(text.as_bytes()),
+                Piece::Name => push_escaped(&mut out, name),
+                Piece::Token => push_escaped(&mut out, token),
+            }
+        }
         out
     }
 }

@@ -72,13 +72,11 @@ impl Document {
     /// `None` for a member that is absent, and for all if the document is not an object.
     pub fn raw_fields<const N: usize>(&self, keys: [&str; N]) -> [Option<&str>; N] {
         let mut found = [None; N];
-        let b = self.0.as_bytes();
-        let open = skip_ws(b, 0);
-        if b.get(open) != Some(&b'{') {
+        let Some(first) = first_member(&self.0) else {
             return found;
-        }
+        };
         let mut missing = N;
-        walk(&self.0, skip_ws(b, open + 1), |_, quoted, value| {
+        walk(&self.0, first, |_, quoted, value| {
             for (slot, key) in found.iter_mut().zip(keys) {
                 if slot.is_none() && key_is(quoted, key) {
                     *slot = self.0.get(value.clone());
@@ -153,11 +151,9 @@ enum Member {
 /// them: a lookup costs a fraction of a parse, and nothing when the name is nowhere.
 fn member(text: &str, key: &str) -> Member {
     let b = text.as_bytes();
-    let open = skip_ws(b, 0);
-    if b.get(open) != Some(&b'{') {
+    let Some(first) = first_member(text) else {
         return Member::NotObject;
-    }
-    let first = skip_ws(b, open + 1);
+    };
     // A member named `key` is spelled `"key"` in the text, unless it uses escapes.
     let plain = !key.contains(|c: char| c == '"' || c == '\\' || c.is_control());
     if plain && memchr::memchr(b'\\', b).is_none() && !quoted_in(b, key) {
@@ -187,6 +183,14 @@ fn member(text: &str, key: &str) -> Member {
         },
         (None, None) => Member::NotObject,
     }
+}
+
+/// Where the first member (or the closing brace) of an object document is; `None` if the
+/// text is not an object.
+fn first_member(text: &str) -> Option<usize> {
+    let b = text.as_bytes();
+    let open = skip_ws(b, 0);
+    (b.get(open) == Some(&b'{')).then(|| skip_ws(b, open + 1))
 }
 
 /// Walks the members of the object whose first member (or closing brace) is at `first`,

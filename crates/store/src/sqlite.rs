@@ -857,14 +857,16 @@ fn apply(conn: &Writer<'_>, tokens: &mut TokenIndex, m: &Mutation) -> Result<()>
             .map_err(insert_err("account"))?;
         }
         Mutation::PutAccessKey(k) => {
-            conn.exec("INSERT INTO access_keys (id, account_id, secret, created_ms) VALUES (?1, ?2, ?3, ?4)
+            conn.exec(
+                "INSERT INTO access_keys (id, account_id, secret, created_ms) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT(id) DO UPDATE SET account_id = excluded.account_id, secret = excluded.secret",
                 params![k.id, k.account_id, k.secret_ciphertext, k.created_ms],
             )
             .map_err(insert_err("access key"))?;
         }
         Mutation::PutIamPassword(p) => {
-            conn.exec("INSERT INTO iam_passwords (account_id, hash, updated_ms) VALUES (?1, ?2, ?3)
+            conn.exec(
+                "INSERT INTO iam_passwords (account_id, hash, updated_ms) VALUES (?1, ?2, ?3)
                  ON CONFLICT(account_id) DO UPDATE SET hash = excluded.hash, updated_ms = excluded.updated_ms",
                 params![p.account_id, p.hash, p.updated_ms],
             )
@@ -891,7 +893,8 @@ fn apply(conn: &Writer<'_>, tokens: &mut TokenIndex, m: &Mutation) -> Result<()>
             }
         }
         Mutation::InsertInstance(i) => {
-            conn.exec("INSERT INTO instances (id, account_id, product, region, name, status, resource_group_id,
+            conn.exec(
+                "INSERT INTO instances (id, account_id, product, region, name, status, resource_group_id,
                     tags, doc, created_ms, updated_ms, deleted, version)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 1)",
                 params![
@@ -912,7 +915,8 @@ fn apply(conn: &Writer<'_>, tokens: &mut TokenIndex, m: &Mutation) -> Result<()>
             .map_err(insert_err("instance"))?;
         }
         Mutation::UpdateInstance(i) => {
-            let n = conn.exec("UPDATE instances SET region = ?2, name = ?3, status = ?4, resource_group_id = ?5,
+            let n = conn.exec(
+                "UPDATE instances SET region = ?2, name = ?3, status = ?4, resource_group_id = ?5,
                     tags = ?6, doc = ?7, updated_ms = ?8, deleted = ?9, version = version + 1
                  WHERE id = ?1 AND version = ?10",
                 params![
@@ -973,8 +977,8 @@ fn apply(conn: &Writer<'_>, tokens: &mut TokenIndex, m: &Mutation) -> Result<()>
             let n = conn
                 .exec(
                     "INSERT INTO nonces (access_key_id, nonce, expires_ms) VALUES (?1, ?2, ?3)
-                 ON CONFLICT(access_key_id, nonce) DO UPDATE SET expires_ms = excluded.expires_ms
-                 WHERE nonces.expires_ms <= ?4",
+                     ON CONFLICT(access_key_id, nonce) DO UPDATE SET expires_ms = excluded.expires_ms
+                     WHERE nonces.expires_ms <= ?4",
                     params![access_key_id, nonce, expires_ms, now_ms],
                 )
                 .map_err(unavailable)?;
@@ -990,8 +994,8 @@ fn apply(conn: &Writer<'_>, tokens: &mut TokenIndex, m: &Mutation) -> Result<()>
             let n = conn
                 .exec(
                     "UPDATE jobs SET state = ?2, outcome = ?3, due_ms = ?4, finished_ms = ?5,
-                    lease_owner = ?6, lease_until_ms = ?7
-                 WHERE id = ?1 AND state = 'running' AND lease_owner = ?8 AND attempts = ?9",
+                        lease_owner = ?6, lease_until_ms = ?7
+                     WHERE id = ?1 AND state = 'running' AND lease_owner = ?8 AND attempts = ?9",
                     params![
                         j.id,
                         j.state.as_str(),
@@ -1018,7 +1022,7 @@ fn apply(conn: &Writer<'_>, tokens: &mut TokenIndex, m: &Mutation) -> Result<()>
             let n = conn
                 .exec(
                     "UPDATE jobs SET lease_until_ms = ?2
-                 WHERE id = ?1 AND state = 'running' AND lease_owner = ?3 AND attempts = ?4",
+                     WHERE id = ?1 AND state = 'running' AND lease_owner = ?3 AND attempts = ?4",
                     params![job_id, until_ms, owner, attempts],
                 )
                 .map_err(unavailable)?;
@@ -1027,7 +1031,8 @@ fn apply(conn: &Writer<'_>, tokens: &mut TokenIndex, m: &Mutation) -> Result<()>
             }
         }
         Mutation::UnparkJob { id, due_ms } => {
-            let n = conn.exec("UPDATE jobs SET state = 'pending', due_ms = ?2 WHERE id = ?1 AND state = 'parked'",
+            let n = conn.exec(
+                "UPDATE jobs SET state = 'pending', due_ms = ?2 WHERE id = ?1 AND state = 'parked'",
                 params![id, due_ms],
             )
             .map_err(unavailable)?;
@@ -1039,11 +1044,11 @@ fn apply(conn: &Writer<'_>, tokens: &mut TokenIndex, m: &Mutation) -> Result<()>
             let n = conn
                 .exec(
                     "INSERT INTO orders (id, account_id, instance_id, status, created_ms, doc)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT(id) DO UPDATE SET status = excluded.status, doc = excluded.doc
-                 WHERE orders.account_id = excluded.account_id
-                   AND orders.instance_id = excluded.instance_id
-                   AND orders.created_ms = excluded.created_ms",
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     ON CONFLICT(id) DO UPDATE SET status = excluded.status, doc = excluded.doc
+                     WHERE orders.account_id = excluded.account_id
+                       AND orders.instance_id = excluded.instance_id
+                       AND orders.created_ms = excluded.created_ms",
                     params![
                         o.id,
                         o.account_id,
@@ -1784,7 +1789,8 @@ fn import(c: &Connection, dump: &StateDump) -> Result<()> {
     }
     for i in &dump.instances {
         // Kept as is, version included, so optimistic checks go on where they left off.
-        c.exec("INSERT INTO instances (id, account_id, product, region, name, status, resource_group_id,
+        c.exec(
+            "INSERT INTO instances (id, account_id, product, region, name, status, resource_group_id,
                 tags, doc, created_ms, updated_ms, deleted, version)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             params![

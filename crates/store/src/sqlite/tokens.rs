@@ -268,7 +268,8 @@ impl TokenIndex {
             }
             self.delete(conn, hash, seq)?;
         }
-        conn.exec("INSERT INTO idempotency (account_id, product, action, token, request_hash, response, created_ms)
+        conn.exec(
+            "INSERT INTO idempotency (account_id, product, action, token, request_hash, response, created_ms)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
                 record.account_id,
