@@ -6,9 +6,11 @@
 //! small; the set is capped, and past the cap the oldest entries go first.
 
 use std::collections::hash_map::RandomState;
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::hash::BuildHasher;
 use std::sync::Mutex;
+
+use cloudtwin_core::prehashed::PrehashedSet;
 
 /// At ~40 bytes an entry, about 40 MiB at most.
 const DEFAULT_CAPACITY: usize = 1_000_000;
@@ -22,7 +24,7 @@ pub struct NonceCache {
 
 #[derive(Default)]
 struct Seen {
-    keys: HashSet<u64>,
+    keys: PrehashedSet,
     /// (expiry, key), oldest first.
     order: VecDeque<(i64, u64)>,
 }

@@ -12,6 +12,7 @@ pub mod ids;
 pub mod instance;
 pub mod job;
 pub mod lifecycle;
+pub mod prehashed;
 pub mod secret;
 
 pub use account::{AccessKey, Account, Caller, KeyResolver, LookupError, NonceLedger, ResolvedKey};

@@ -20,6 +20,9 @@ const MAX_WAITING: usize = 8 << 20;
 /// How long the end of `main` waits for the last lines to be written: an output nobody
 /// reads (a full pipe) must not keep the process from exiting.
 const LAST_WRITE_WAIT: Duration = Duration::from_secs(1);
+/// The largest buffer kept for the next batch once written: a batch under load is ~100 KB,
+/// which a buffer started empty reached by doubling, copying each time.
+const KEPT_CAPACITY: usize = 1 << 20;
 
 struct Shared {
     state: Mutex<State>,
@@ -86,6 +89,8 @@ impl LogBuffer {
 }
 
 fn flush_loop<W: Write>(shared: &Shared, mut out: W) {
+    // The buffer last written, emptied: it takes the next batch.
+    let mut spare = Vec::new();
     loop {
         let mut state = shared.lock();
         while state.waiting.is_empty() && !state.closing {
@@ -103,11 +108,14 @@ fn flush_loop<W: Write>(shared: &Shared, mut out: W) {
             std::thread::sleep(FLUSH_DELAY);
             state = shared.lock();
         }
-        let batch = std::mem::take(&mut state.waiting);
+        let mut batch = std::mem::replace(&mut state.waiting, std::mem::take(&mut spare));
         drop(state);
         shared.drained.notify_all();
         // Nowhere to report a failed log write: the next batch tries again.
         let _ = out.write_all(&batch).and_then(|()| out.flush());
+        batch.clear();
+        batch.shrink_to(KEPT_CAPACITY);
+        spare = batch;
     }
 }
 

@@ -12,9 +12,9 @@
 //! them gone. Each candidate row is read and compared, so a stale entry or a hash
 //! collision never decides an answer.
 
-use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, Hasher, RandomState};
 
+use cloudtwin_core::prehashed::PrehashedMap;
 use cloudtwin_core::Product;
 use rusqlite::{params, OptionalExtension};
 
@@ -51,12 +51,15 @@ enum Undo {
 pub(super) struct TokenIndex {
     hasher: RandomState,
     /// `None` until first used, and again after a write that bypassed it.
-    by_hash: Option<HashMap<u64, Rows>>,
+    by_hash: Option<PrehashedMap<Rows>>,
     /// The highest row indexed.
     indexed_to: i64,
     /// `PRAGMA data_version` when rows were last indexed: it changes when another
     /// connection commits.
     data_version: i64,
+    /// `data_version` was read in the open transaction: while the writer holds the write
+    /// lock no other connection commits, so once is enough.
+    version_checked: bool,
     undo: Vec<Undo>,
     next_purge_ms: i64,
 }
@@ -89,6 +92,7 @@ impl TokenIndex {
     /// A transaction begins: nothing to undo yet.
     pub fn begin(&mut self) {
         self.undo.clear();
+        self.version_checked = false;
     }
 
     /// A savepoint: what `rollback_to` returns to.
@@ -130,6 +134,7 @@ impl TokenIndex {
         self.by_hash = None;
         self.indexed_to = 0;
         self.undo.clear();
+        self.version_checked = false;
     }
 
     fn hash(&self, key: &TokenKey<'_>) -> u64 {
@@ -144,10 +149,14 @@ impl TokenIndex {
     /// Indexes the rows committed by other connections since the last look, or all of
     /// them the first time.
     fn catch_up(&mut self, conn: &Writer<'_>) -> Result<()> {
+        if self.by_hash.is_some() && self.version_checked {
+            return Ok(());
+        }
         let version: i64 = conn
             .with("PRAGMA data_version", |s| s.query_row([], |r| r.get(0)))
             .map_err(unavailable)?;
         if self.by_hash.is_some() && version == self.data_version {
+            self.version_checked = true;
             return Ok(());
         }
         let mut stmt = conn
@@ -169,7 +178,7 @@ impl TokenIndex {
             });
             found.push((hash, seq));
         }
-        let map = self.by_hash.get_or_insert_with(HashMap::new);
+        let map = self.by_hash.get_or_insert_with(PrehashedMap::default);
         for &(hash, seq) in &found {
             add(map, hash, seq);
         }
@@ -178,6 +187,7 @@ impl TokenIndex {
             self.indexed_to = self.indexed_to.max(last);
         }
         self.data_version = version;
+        self.version_checked = true;
         Ok(())
     }
 
@@ -369,7 +379,7 @@ impl TokenIndex {
     }
 }
 
-fn add(map: &mut HashMap<u64, Rows>, hash: u64, seq: i64) {
+fn add(map: &mut PrehashedMap<Rows>, hash: u64, seq: i64) {
     match map.get_mut(&hash) {
         None => {
             map.insert(hash, Rows::One(seq));
@@ -387,7 +397,7 @@ fn add(map: &mut HashMap<u64, Rows>, hash: u64, seq: i64) {
     }
 }
 
-fn remove(map: &mut HashMap<u64, Rows>, hash: u64, seq: i64) {
+fn remove(map: &mut PrehashedMap<Rows>, hash: u64, seq: i64) {
     match map.get_mut(&hash) {
         Some(Rows::One(only)) if *only == seq => {
             map.remove(&hash);
