@@ -798,8 +798,10 @@ fn outcome_json(outcome: &JobOutcome) -> Result<String> {
 /// The write connection, with the statements of its fixed SQL kept prepared for as long as
 /// it is used, found by the address of their text. rusqlite's statement cache hashed a
 /// statement's whole text twice per use (~10 k instructions per create, bench finding 88).
-/// SQL built at run time goes through that cache as before (`prepare_cached`, reached
-/// through `Deref`).
+/// What runs for every write goes through [`Writer::exec`] and [`Writer::with`]; SQL built
+/// at run time, and the reads a write seldom needs (a token's stored rows, other
+/// connections' new tokens, claims), go through that cache as before (`prepare_cached`,
+/// reached through `Deref`).
 struct Writer<'c> {
     conn: &'c Connection,
     prepared: RefCell<Vec<(SqlKey, rusqlite::Statement<'c>)>>,
