@@ -5,6 +5,9 @@
 //! computes the same ids and a project id maps back to (account, region) by recomputing the
 //! account's ids.
 
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -21,6 +24,11 @@ pub struct Region {
 #[derive(Debug, Clone, Deserialize)]
 pub struct Regions {
     pub regions: Vec<Region>,
+    /// Each account's project ids in catalog order, derived once: a lookup by id would
+    /// otherwise hash one id per region on every call (the catalog has dozens of regions).
+    /// One entry per account that has called; shared by clones.
+    #[serde(skip)]
+    project_ids: Arc<RwLock<HashMap<String, Arc<[String]>>>>,
 }
 
 impl Regions {
@@ -39,9 +47,27 @@ impl Regions {
         if project_id.len() != 32 {
             return None;
         }
-        self.regions
+        let ids = self.project_ids_of(account_id);
+        let index = ids.iter().position(|id| id == project_id)?;
+        self.regions.get(index)
+    }
+
+    fn project_ids_of(&self, account_id: &str) -> Arc<[String]> {
+        let cached = self.project_ids.read().expect("project id cache lock");
+        if let Some(ids) = cached.get(account_id) {
+            return ids.clone();
+        }
+        drop(cached);
+        let ids: Arc<[String]> = self
+            .regions
             .iter()
-            .find(|r| project_id_for(account_id, &r.id) == project_id)
+            .map(|r| project_id_for(account_id, &r.id))
+            .collect();
+        self.project_ids
+            .write()
+            .expect("project id cache lock")
+            .insert(account_id.to_owned(), ids.clone());
+        ids
     }
 }
 
@@ -117,5 +143,22 @@ mod tests {
         // No separator ambiguity between account and region.
         assert_ne!(project_id_for("a", "bc"), project_id_for("ab", "c"));
         assert_eq!(user_id_for("x").len(), 32);
+    }
+
+    #[test]
+    fn every_region_maps_back_from_a_clone_and_again() {
+        let r = Regions::embedded();
+        let clone = r.clone();
+        for _ in 0..2 {
+            for region in &r.regions {
+                let id = project_id_for("1234567890123456", &region.id);
+                assert_eq!(r.region_of_project("1234567890123456", &id), Some(region));
+                assert_eq!(
+                    clone.region_of_project("1234567890123456", &id),
+                    Some(region)
+                );
+                assert_eq!(clone.region_of_project("9234567890123456", &id), None);
+            }
+        }
     }
 }
