@@ -11,6 +11,9 @@ use std::sync::{Arc, RwLock};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+/// How many accounts' project ids [`Regions`] keeps (~2 KB each).
+const CACHED_ACCOUNTS: usize = 4096;
+
 const EMBEDDED: &str = include_str!("../../../catalog/huawei-regions.json");
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -26,7 +29,7 @@ pub struct Regions {
     pub regions: Vec<Region>,
     /// Each account's project ids in catalog order, derived once: a lookup by id would
     /// otherwise hash one id per region on every call (the catalog has dozens of regions).
-    /// One entry per account that has called; shared by clones.
+    /// One entry per account that has called (at most `CACHED_ACCOUNTS`); shared by clones.
     #[serde(skip)]
     project_ids: Arc<RwLock<HashMap<String, Arc<[String]>>>>,
 }
@@ -63,10 +66,12 @@ impl Regions {
             .iter()
             .map(|r| project_id_for(account_id, &r.id))
             .collect();
-        self.project_ids
-            .write()
-            .expect("project id cache lock")
-            .insert(account_id.to_owned(), ids.clone());
+        let mut cache = self.project_ids.write().expect("project id cache lock");
+        // Accounts come and go (a reset, a test suite's own): start over rather than grow.
+        if cache.len() >= CACHED_ACCOUNTS {
+            cache.clear();
+        }
+        cache.insert(account_id.to_owned(), ids.clone());
         ids
     }
 }
