@@ -1856,6 +1856,28 @@ mod tests {
         crate::conformance::run_all(store).await;
     }
 
+    #[test]
+    fn the_bundled_sqlite_is_built_with_the_workspace_flags() {
+        // `.cargo/config.toml` sets them; a build without it would quietly lose them.
+        let conn = Connection::open_in_memory().unwrap();
+        let mut stmt = conn.prepare("PRAGMA compile_options").unwrap();
+        let options: Vec<String> = stmt
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        for wanted in ["DEFAULT_MEMSTATUS=0", "OMIT_SHARED_CACHE", "DQS=0"] {
+            assert!(
+                options.iter().any(|o| o == wanted),
+                "{wanted} in {options:?}"
+            );
+        }
+        assert!(
+            !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
+            "one page-cache group for every connection: {options:?}"
+        );
+    }
+
     #[tokio::test]
     async fn sqlite_passes_operations_conformance() {
         let dir = tempfile::tempdir().unwrap();
