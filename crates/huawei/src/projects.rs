@@ -2,8 +2,8 @@
 //! (`catalog/huawei-regions.json`), named after the region as IAM's own projects are. A
 //! project id is derived, not stored: the first 32 hex characters of
 //! `sha256("cloudtwin/huawei/project\0" + account_id + "\0" + region)`, so every replica
-//! computes the same ids and a project id maps back to (account, region) by recomputing the
-//! account's ids.
+//! computes the same ids and a project id maps back to (account, region) among the account's
+//! ids, derived once per account and kept in memory.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
